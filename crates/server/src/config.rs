@@ -1,0 +1,232 @@
+//! The configuration of one Sightline node: every section, with its defaults.
+//!
+//! [`Config`] is the root that `sightline.toml` deserialises into. Each section is a serde struct
+//! with `deny_unknown_fields` and a default for every key, so an empty file is a valid config
+//! and a misspelt key is an error. Loading (file, `SIGHTLINE_*` environment, CLI flags) happens
+//! in the binary; [`Config::validate`] checks what types alone cannot, and names the key.
+//!
+//! Sections for later listeners and stores join this root as they arrive, each defined beside
+//! the code it configures.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use model::{ByteSize, HumanDuration};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// The whole configuration of a node.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Where every store and the control-plane database live.
+    pub data_dir: PathBuf,
+    /// How long a graceful shutdown may take before connections are cut.
+    pub shutdown_grace: HumanDuration,
+    pub log: LogConfig,
+    pub http: HttpConfig,
+    pub auth: AuthConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_dir: PathBuf::from("./data"),
+            shutdown_grace: HumanDuration::from_secs(10),
+            log: LogConfig::default(),
+            http: HttpConfig::default(),
+            auth: AuthConfig::default(),
+        }
+    }
+}
+
+/// Logging, applied by the binary at start-up.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// A level (`error`, `warn`, `info`, `debug`, `trace`) or a filter such as `info,server=debug`.
+    pub level: String,
+    pub format: LogFormat,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            level: "info".to_owned(),
+            format: LogFormat::Text,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// The HTTP listener: API, ingest routes and UI.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    pub addr: SocketAddr,
+    /// The largest request body accepted on any route, before decompression.
+    pub max_body_size: ByteSize,
+    /// A request that takes longer than this is answered 408 and its connection closed.
+    pub request_timeout: HumanDuration,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            max_body_size: ByteSize::mib(16),
+            request_timeout: HumanDuration::from_secs(30),
+        }
+    }
+}
+
+/// Users, sessions and tokens.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// The name of the admin user created on first start.
+    pub admin_user: String,
+    /// The first admin's password. Unset, one is generated and printed once to stderr.
+    /// `SIGHTLINE_ADMIN_PASSWORD` sets it without writing it into a file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub admin_password: Option<Secret>,
+    /// How long a login session lasts.
+    pub session_ttl: HumanDuration,
+    /// Mark the session cookie `Secure`; turn on when a TLS proxy fronts Sightline.
+    pub cookie_secure: bool,
+    /// Failed logins allowed from one IP address within `login_window` before it must wait.
+    pub login_max_failures: u32,
+    pub login_window: HumanDuration,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            admin_user: "admin".to_owned(),
+            admin_password: None,
+            session_ttl: HumanDuration::from_secs(7 * 86_400),
+            cookie_secure: false,
+            login_max_failures: 10,
+            login_window: HumanDuration::from_secs(300),
+        }
+    }
+}
+
+/// A configuration value that must never be printed: its `Debug`, `Display` and `Serialize`
+/// forms are redacted.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("[redacted]")
+    }
+}
+
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(Secret)
+    }
+}
+
+/// A setting that is well-typed but unusable, and which key it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidSetting {
+    pub key: &'static str,
+    pub reason: String,
+}
+
+impl Config {
+    /// Checks the rules that types alone cannot express.
+    pub fn validate(&self) -> Result<(), InvalidSetting> {
+        let invalid = |key, reason: &str| {
+            Err(InvalidSetting {
+                key,
+                reason: reason.to_owned(),
+            })
+        };
+        if self.data_dir.as_os_str().is_empty() {
+            return invalid("data_dir", "must not be empty");
+        }
+        if self.http.max_body_size < ByteSize::kib(1) {
+            return invalid("http.max_body_size", "must be at least 1KiB");
+        }
+        if self.http.request_timeout.get().is_zero() {
+            return invalid("http.request_timeout", "must be greater than zero");
+        }
+        if self.auth.admin_user.trim().is_empty() {
+            return invalid("auth.admin_user", "must not be empty");
+        }
+        let short = |p: &Secret| p.expose().chars().count() < crate::auth::MIN_PASSWORD_CHARS;
+        if self.auth.admin_password.as_ref().is_some_and(short) {
+            return invalid("auth.admin_password", "must be at least 8 characters");
+        }
+        if self.auth.session_ttl.get().as_secs() < 60 {
+            return invalid("auth.session_ttl", "must be at least 1m");
+        }
+        if self.auth.login_max_failures == 0 {
+            return invalid("auth.login_max_failures", "must be at least 1");
+        }
+        if self.auth.login_window.get().is_zero() {
+            return invalid("auth.login_window", "must be greater than zero");
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_loopback() {
+        let config = Config::default();
+        config.validate().unwrap();
+        assert!(config.http.addr.ip().is_loopback());
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let mut config = Config::default();
+        config.auth.admin_password = Some(Secret::new("hunter2-hunter2"));
+        let debug = format!("{config:?}");
+        assert!(!debug.contains("hunter2"), "{debug}");
+        let json = serde_json::to_string(&config).unwrap();
+        assert!(!json.contains("hunter2"), "{json}");
+    }
+
+    #[test]
+    fn validation_names_the_key() {
+        let mut config = Config::default();
+        config.auth.admin_password = Some(Secret::new("short"));
+        assert_eq!(config.validate().unwrap_err().key, "auth.admin_password");
+        let mut config = Config::default();
+        config.auth.login_max_failures = 0;
+        assert_eq!(
+            config.validate().unwrap_err().key,
+            "auth.login_max_failures"
+        );
+    }
+}

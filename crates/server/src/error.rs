@@ -1,0 +1,55 @@
+//! The one error type of the `server` crate.
+//!
+//! Start-up errors (binding, the data directory, the control database) carry enough context to
+//! be printed as one line by the binary. Request-time errors are mapped to HTTP answers in
+//! `http::error`, not here.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    #[error("cannot bind {listener} listener to {addr}: {source}")]
+    Bind {
+        listener: &'static str,
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("data directory {}: {reason}", path.display())]
+    DataDir { path: PathBuf, reason: String },
+    #[error(
+        "data directory {} is in use by another sightline process{}; stop it or choose another --data-dir",
+        path.display(),
+        pid.map(|p| format!(" (pid {p})")).unwrap_or_default()
+    )]
+    DataDirLocked { path: PathBuf, pid: Option<u32> },
+    #[error("control database {}: {source}", path.display())]
+    Database {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error(
+        "control database {} has schema version {found}, newer than this binary supports ({supported}); upgrade sightline",
+        path.display()
+    )]
+    SchemaTooNew {
+        path: PathBuf,
+        found: i64,
+        supported: i64,
+    },
+    #[error("control database: {0}")]
+    Query(#[from] rusqlite::Error),
+    #[error("invalid setting `{key}`: {reason}")]
+    Config { key: &'static str, reason: String },
+    #[error("{0}")]
+    Auth(String),
+    #[error("background task failed: {0}")]
+    Task(String),
+    #[error("i/o error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

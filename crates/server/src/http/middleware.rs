@@ -1,0 +1,95 @@
+//! Middleware on every HTTP request: self-telemetry, the access log, and the request timeout.
+//!
+//! [`track`] counts each request as received, counts its body bytes as they are read, holds
+//! the in-flight gauge, and classifies the response: 400/415/422 are parse errors, 413/429/503
+//! are drops. The access log names the method, the path without its query string (query strings
+//! can carry keys, such as Sentry's `sentry_key`), the status and the latency.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use http_body_util::BodyExt;
+
+use super::AppState;
+use super::error::ApiError;
+use crate::telemetry::ListenerStats;
+
+/// HTTP responses counted by status class.
+#[derive(Debug, Default)]
+pub struct ResponseStats {
+    classes: [AtomicU64; 5],
+}
+
+impl ResponseStats {
+    fn record(&self, status: StatusCode) {
+        let index = usize::from(status.as_u16() / 100).clamp(1, 5) - 1;
+        self.classes[index].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Pairs of (`"2xx"`, count).
+    pub fn snapshot(&self) -> [(&'static str, u64); 5] {
+        let names = ["1xx", "2xx", "3xx", "4xx", "5xx"];
+        std::array::from_fn(|i| (names[i], self.classes[i].load(Ordering::Relaxed)))
+    }
+}
+
+/// Decrements the in-flight gauge however the request ends, even if it is cancelled.
+struct InFlight(Arc<ListenerStats>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.queue_depth.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+pub(super) async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let stats = Arc::clone(&state.http_stats);
+    stats.received.fetch_add(1, Ordering::Relaxed);
+    stats.queue_depth.fetch_add(1, Ordering::Relaxed);
+    let _in_flight = InFlight(Arc::clone(&stats));
+    let started = Instant::now();
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+
+    let (parts, body) = req.into_parts();
+    let counted = Arc::clone(&stats);
+    let body = Body::new(body.map_frame(move |frame| {
+        if let Some(data) = frame.data_ref() {
+            counted
+                .bytes
+                .fetch_add(data.len() as u64, Ordering::Relaxed);
+        }
+        frame
+    }));
+    let response = next.run(Request::from_parts(parts, body)).await;
+
+    let status = response.status();
+    state.responses.record(status);
+    match status.as_u16() {
+        400 | 415 | 422 => stats.parse_errors.fetch_add(1, Ordering::Relaxed),
+        413 | 429 | 503 => stats.dropped.fetch_add(1, Ordering::Relaxed),
+        _ => 0,
+    };
+    let ms = started.elapsed().as_secs_f64() * 1e3;
+    if status.is_server_error() {
+        tracing::warn!(target: "sightline::access", %method, %path, status = status.as_u16(), ms, "request");
+    } else {
+        tracing::debug!(target: "sightline::access", %method, %path, status = status.as_u16(), ms, "request");
+    }
+    response
+}
+
+/// Answers 408 if the handler has not produced a response within the configured timeout.
+pub(super) async fn timeout(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let limit: Duration = state.config.http.request_timeout.get();
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::timeout().into_response(),
+    }
+}

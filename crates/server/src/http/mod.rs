@@ -1,0 +1,79 @@
+//! The HTTP listener: one axum router for the API, ingest routes, operations and (later) the UI.
+//!
+//! Path of a request: [`middleware::track`] counts it and starts the access log line, then
+//! [`middleware::timeout`] bounds it, then the route's extractors authenticate the caller
+//! (`extract`) and read a size-limited body, then the handler answers, mapping failures
+//! through `error::ApiError`, the one place status codes are decided.
+
+mod auth;
+pub mod error;
+pub mod extract;
+mod middleware;
+mod ops;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::response::IntoResponse;
+use model::SharedClock;
+use tokio_util::sync::CancellationToken;
+
+use crate::auth::Auth;
+use crate::config::Config;
+use crate::telemetry::{ListenerStats, Telemetry};
+use error::ApiError;
+pub use middleware::ResponseStats;
+
+/// Everything a handler can reach.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub clock: SharedClock,
+    pub auth: Arc<Auth>,
+    pub telemetry: Arc<Telemetry>,
+    pub http_stats: Arc<ListenerStats>,
+    pub responses: Arc<ResponseStats>,
+    pub ready: Arc<AtomicBool>,
+    pub started: Instant,
+}
+
+/// The full router, with middleware, for `state`.
+pub fn router(state: AppState) -> Router {
+    let max_body = state.config.http.max_body_size.as_usize();
+    Router::new()
+        .merge(ops::routes())
+        .merge(auth::routes())
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::timeout,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::track,
+        ))
+        .with_state(state)
+}
+
+async fn not_found(uri: axum::http::Uri) -> impl IntoResponse {
+    ApiError::not_found(format!("no route for {}", uri.path()))
+}
+
+/// Serves `router` on `listener` until `shutdown` fires, then drains open connections.
+pub async fn serve(
+    listener: std::net::TcpListener,
+    router: Router,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    listener.set_nonblocking(true)?;
+    let listener = tokio::net::TcpListener::from_std(listener)?;
+    let service = router.into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, service)
+        .with_graceful_shutdown(shutdown.cancelled_owned())
+        .await
+}

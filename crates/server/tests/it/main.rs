@@ -1,0 +1,6 @@
+//! Integration tests for the server: the real server on port 0, driven over HTTP.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod auth;
+mod ops;

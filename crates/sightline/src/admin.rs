@@ -1,0 +1,295 @@
+//! Administration from the shell: tokens, users and config, straight on the data directory.
+//!
+//! These commands open the control database directly, so they work whether or not the server
+//! runs (SQLite serialises the writers) and they are the way in before any token exists. They
+//! do not take the data directory lock. Secrets go to stdout alone, so that
+//! `TOKEN=$(sightline token create ci)` captures exactly the token; everything else goes to
+//! stderr.
+
+use std::io::{BufRead, Write};
+
+use anyhow::{Context, bail};
+use clap::{Subcommand, ValueEnum};
+use model::{Clock, SystemClock};
+use server::auth::{self, Role, TokenKind, store};
+use server::db::ControlDb;
+use server::{Secret, control_db_path};
+
+use crate::ConfigArgs;
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum TokenCommand {
+    /// Create a token and print it once to stdout.
+    Create {
+        /// A name that says who uses it, such as `grafana` or `filebeat-web1`.
+        name: String,
+        /// `api` for the query and admin APIs, `ingest` for the HTTP ingest endpoints.
+        #[arg(long, value_enum, default_value_t = KindArg::Api)]
+        kind: KindArg,
+        /// The role of an API token.
+        #[arg(long, value_enum)]
+        role: Option<RoleArg>,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+    /// List tokens (never their secrets).
+    List {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+    /// Revoke a token by id; it stops working at once.
+    Revoke {
+        id: i64,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum UserCommand {
+    /// Add a user; the password is generated and printed unless --password-stdin is given.
+    Add {
+        username: String,
+        #[arg(long, value_enum, default_value_t = RoleArg::Viewer)]
+        role: RoleArg,
+        /// Read the password from the first line of stdin.
+        #[arg(long)]
+        password_stdin: bool,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+    /// Set a new password and end the user's sessions.
+    Passwd {
+        username: String,
+        /// Read the password from the first line of stdin.
+        #[arg(long)]
+        password_stdin: bool,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+    /// List users.
+    List {
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ConfigCommand {
+    /// Load and validate the configuration; exit 1 with the reason if it is wrong.
+    Check {
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+    /// Print the effective configuration as TOML, secrets redacted.
+    Show {
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum KindArg {
+    Api,
+    Ingest,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum RoleArg {
+    Admin,
+    Viewer,
+}
+
+impl From<RoleArg> for Role {
+    fn from(r: RoleArg) -> Role {
+        match r {
+            RoleArg::Admin => Role::Admin,
+            RoleArg::Viewer => Role::Viewer,
+        }
+    }
+}
+
+fn open_db(args: &ConfigArgs) -> anyhow::Result<ControlDb> {
+    let config = args.load(None)?;
+    Ok(ControlDb::open_existing(&control_db_path(
+        &config.data_dir,
+    ))?)
+}
+
+fn now() -> i64 {
+    SystemClock.now().as_secs()
+}
+
+pub(crate) fn token(cmd: TokenCommand) -> anyhow::Result<()> {
+    match cmd {
+        TokenCommand::Create {
+            name,
+            kind,
+            role,
+            config,
+        } => {
+            let db = open_db(&config)?;
+            let kind = match kind {
+                KindArg::Api => TokenKind::Api,
+                KindArg::Ingest => TokenKind::Ingest,
+            };
+            let role = role.map(Role::from);
+            let created = db.call_blocking(|conn| {
+                Ok(auth::create_token(conn, now(), &name, kind, role, None))
+            })?;
+            let (info, secret) = created?;
+            let role = info
+                .role
+                .map_or(String::new(), |r| format!(", role {}", r.as_str()));
+            eprintln!(
+                "created {} token {} `{}`{role}; it is shown only once:",
+                kind.as_str(),
+                info.id,
+                info.name
+            );
+            print_secret(&secret)
+        }
+        TokenCommand::List { json, config } => {
+            let tokens = open_db(&config)?.call_blocking(|conn| Ok(store::list_tokens(conn)?))?;
+            if json {
+                return print_line(&serde_json::to_string_pretty(&tokens)?);
+            }
+            print_line(&format!(
+                "{:>4}  {:<24} {:<7} {:<7} {:<14} {}",
+                "ID", "NAME", "KIND", "ROLE", "TOKEN", "STATE"
+            ))?;
+            for t in tokens {
+                let role = t.role.map_or("-", Role::as_str);
+                let state = if t.revoked_at.is_some() {
+                    "revoked"
+                } else {
+                    "live"
+                };
+                print_line(&format!(
+                    "{:>4}  {:<24} {:<7} {:<7} {:<14} {state}",
+                    t.id,
+                    t.name,
+                    t.kind.as_str(),
+                    role,
+                    t.hint
+                ))?;
+            }
+            Ok(())
+        }
+        TokenCommand::Revoke { id, config } => {
+            let revoked = open_db(&config)?
+                .call_blocking(|conn| Ok(store::revoke_token(conn, id, now())?))?;
+            if !revoked {
+                bail!("no live token with id {id}");
+            }
+            eprintln!("revoked token {id}");
+            Ok(())
+        }
+    }
+}
+
+pub(crate) fn user(cmd: UserCommand) -> anyhow::Result<()> {
+    match cmd {
+        UserCommand::Add {
+            username,
+            role,
+            password_stdin,
+            config,
+        } => {
+            let db = open_db(&config)?;
+            let (password, generated) = choose_password(password_stdin)?;
+            let user = db.call_blocking(|conn| {
+                Ok(auth::create_user(
+                    conn,
+                    now(),
+                    &username,
+                    &password,
+                    role.into(),
+                ))
+            })??;
+            eprintln!(
+                "added {} user `{}` (id {})",
+                user.role.as_str(),
+                user.username,
+                user.id
+            );
+            if generated {
+                eprintln!("their password, shown only once:");
+                print_secret(&password)?;
+            }
+            Ok(())
+        }
+        UserCommand::Passwd {
+            username,
+            password_stdin,
+            config,
+        } => {
+            let db = open_db(&config)?;
+            let (password, generated) = choose_password(password_stdin)?;
+            let hash = auth::password::hash(password.expose())?;
+            let changed =
+                db.call_blocking(|conn| Ok(store::set_password(conn, &username, &hash)?))?;
+            if !changed {
+                bail!("no user `{username}`");
+            }
+            eprintln!("set a new password for `{username}` and ended their sessions");
+            if generated {
+                print_secret(&password)?;
+            }
+            Ok(())
+        }
+        UserCommand::List { config } => {
+            let users = open_db(&config)?.call_blocking(|conn| Ok(store::list_users(conn)?))?;
+            for u in users {
+                print_line(&format!(
+                    "{:>4}  {:<24} {}",
+                    u.id,
+                    u.username,
+                    u.role.as_str()
+                ))?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// A password from stdin, or a generated one; says which.
+fn choose_password(from_stdin: bool) -> anyhow::Result<(Secret, bool)> {
+    if !from_stdin {
+        return Ok((Secret::new(auth::password::generate()), true));
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("cannot read the password from stdin")?;
+    let password = line.trim_end_matches(['\r', '\n']).to_owned();
+    auth::password::check_strength(&password).map_err(anyhow::Error::msg)?;
+    Ok((Secret::new(password), false))
+}
+
+pub(crate) fn config(cmd: ConfigCommand) -> anyhow::Result<()> {
+    match cmd {
+        ConfigCommand::Check { config } => {
+            config.load(None)?;
+            eprintln!("configuration is valid");
+            Ok(())
+        }
+        ConfigCommand::Show { config } => {
+            let loaded = config.load(None)?;
+            print_line(toml::to_string_pretty(&loaded)?.trim_end())
+        }
+    }
+}
+
+fn print_secret(secret: &Secret) -> anyhow::Result<()> {
+    print_line(secret.expose())
+}
+
+fn print_line(text: &str) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{text}").context("cannot write to stdout")
+}

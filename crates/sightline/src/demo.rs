@@ -1,0 +1,243 @@
+//! `sightline demo`: realistic traffic for a newcomer to look at straight away.
+//!
+//! It simulates a small web shop: three web servers, a database host and a worker, with a
+//! daily traffic curve, noise, the odd 5xx burst, and a database disk that slowly fills. Each
+//! batch is a set of carbon plaintext lines (`path value timestamp`) sent over TCP to the
+//! carbon listener. It first backfills history (an hour by default) so graphs have a shape at
+//! once, then sends a live batch every interval until stopped. The same seed gives the same
+//! traffic. Events, errors and alerts join the demo as their listeners arrive.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::net::{SocketAddr, TcpStream};
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+use model::{Clock, HumanDuration, SystemClock};
+
+#[derive(Debug, Args)]
+pub(crate) struct DemoArgs {
+    /// The carbon plaintext listener to send metrics to.
+    #[arg(long, default_value = "127.0.0.1:2003", value_name = "ADDR")]
+    carbon: SocketAddr,
+    /// How much history to send first, so graphs have a shape at once.
+    #[arg(long, default_value = "1h", value_name = "DURATION")]
+    backfill: HumanDuration,
+    /// Time between batches, live and in the backfill.
+    #[arg(long, default_value = "10s", value_name = "DURATION")]
+    interval: HumanDuration,
+    /// Stop after this long; without it, run until interrupted.
+    #[arg(long, value_name = "DURATION")]
+    duration: Option<HumanDuration>,
+    /// Seed of the simulation: the same seed sends the same traffic.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+}
+
+pub(crate) fn run(args: DemoArgs) -> anyhow::Result<()> {
+    let step = args.interval.get().as_secs().max(1) as i64;
+    let mut shop = Shop::new(args.seed);
+    let mut carbon = TcpStream::connect_timeout(&args.carbon, Duration::from_secs(5))
+        .with_context(|| {
+            format!(
+                "cannot reach the carbon listener at {}; is `sightline serve` running?",
+                args.carbon
+            )
+        })?;
+    let now = SystemClock.now().as_secs();
+    let start = now - args.backfill.get().as_secs() as i64;
+    let mut sent = 0usize;
+    let mut t = start - start.rem_euclid(step);
+    while t < now {
+        sent += send(&mut carbon, &shop.batch(t))?;
+        t += step;
+    }
+    eprintln!(
+        "demo: sent {sent} points of history to carbon at {}; now sending live every {}s",
+        args.carbon, step
+    );
+    let stop_at = args.duration.map(|d| now + d.get().as_secs() as i64);
+    loop {
+        let t = SystemClock.now().as_secs();
+        if stop_at.is_some_and(|end| t >= end) {
+            break;
+        }
+        sent += send(&mut carbon, &shop.batch(t))?;
+        std::thread::sleep(Duration::from_secs(step as u64));
+    }
+    eprintln!("demo: done; sent {sent} points in all");
+    Ok(())
+}
+
+fn send(carbon: &mut TcpStream, batch: &[(String, f64, i64)]) -> anyhow::Result<usize> {
+    let mut text = String::with_capacity(batch.len() * 48);
+    for (path, value, ts) in batch {
+        let _ = writeln!(text, "{path} {value:.3} {ts}");
+    }
+    carbon
+        .write_all(text.as_bytes())
+        .context("the carbon listener closed the connection")?;
+    Ok(batch.len())
+}
+
+/// A deterministic pseudo-random source (SplitMix64); no need for a crate here.
+#[derive(Debug)]
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> f64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// Uniform noise in `[-1, 1)`.
+    fn noise(&mut self) -> f64 {
+        self.next() * 2.0 - 1.0
+    }
+}
+
+const WEB_HOSTS: [&str; 3] = ["web-1", "web-2", "web-3"];
+const ALL_HOSTS: [&str; 5] = ["web-1", "web-2", "web-3", "db-1", "worker-1"];
+
+/// The simulated shop.
+#[derive(Debug)]
+struct Shop {
+    rng: Rng,
+}
+
+impl Shop {
+    fn new(seed: u64) -> Self {
+        Shop { rng: Rng(seed) }
+    }
+
+    /// Traffic intensity at `t`: quiet at night, peaking in the afternoon (UTC), 0.15 to 1.0.
+    fn load(t: i64) -> f64 {
+        let hour = (t.rem_euclid(86_400)) as f64 / 3_600.0;
+        let wave = ((hour - 15.0) / 24.0 * std::f64::consts::TAU).cos();
+        0.575 + 0.425 * wave
+    }
+
+    /// Every metric point at `t`, as (path, value, timestamp).
+    fn batch(&mut self, t: i64) -> Vec<(String, f64, i64)> {
+        let load = Self::load(t);
+        let mut points = Vec::with_capacity(40);
+        let mut push = |path: String, value: f64| points.push((path, value, t));
+        let mut total_requests = 0.0;
+        for host in WEB_HOSTS {
+            let requests = (400.0 * load * (1.0 + 0.1 * self.rng.noise()))
+                .max(0.0)
+                .round();
+            let burst = self.rng.next() < 0.03;
+            let errors = if burst {
+                requests * 0.2
+            } else {
+                (requests * 0.002 * self.rng.next()).round()
+            };
+            total_requests += requests;
+            push(format!("app.{host}.requests.count"), requests);
+            push(format!("app.{host}.requests.5xx"), errors.round());
+            push(
+                format!("app.{host}.latency.p95"),
+                80.0 + 140.0 * load + 25.0 * self.rng.noise(),
+            );
+        }
+        for host in ALL_HOSTS {
+            let busy = if host.starts_with("web") {
+                load
+            } else {
+                0.4 + 0.2 * load
+            };
+            push(
+                format!("servers.{host}.cpu.user"),
+                (70.0 * busy + 5.0 * self.rng.noise()).clamp(0.0, 100.0),
+            );
+            push(
+                format!("servers.{host}.cpu.system"),
+                (8.0 * busy + 2.0 * self.rng.next()).clamp(0.0, 100.0),
+            );
+            push(
+                format!("servers.{host}.loadavg.01"),
+                (4.0 * busy + 0.3 * self.rng.noise()).max(0.0),
+            );
+            push(
+                format!("servers.{host}.memory.used_percent"),
+                55.0 + 20.0 * busy + 2.0 * self.rng.noise(),
+            );
+            push(
+                format!("servers.{host}.disk.root.used_percent"),
+                disk_used(host, t),
+            );
+        }
+        let signups = (total_requests / 600.0 * (1.0 + 0.5 * self.rng.noise()))
+            .max(0.0)
+            .round();
+        let orders = (total_requests / 250.0 * (1.0 + 0.4 * self.rng.noise()))
+            .max(0.0)
+            .round();
+        push("shop.signups".to_owned(), signups);
+        push("shop.orders".to_owned(), orders);
+        push(
+            "shop.revenue.eur".to_owned(),
+            orders * 0.6 * (45.0 + 10.0 * self.rng.noise()),
+        );
+        push(
+            "shop.revenue.usd".to_owned(),
+            orders * 0.4 * (52.0 + 12.0 * self.rng.noise()),
+        );
+        points
+    }
+}
+
+/// Disk use: flat on most hosts; on the database host it creeps up through the day, so a
+/// "disk full" alert has something to watch.
+fn disk_used(host: &str, t: i64) -> f64 {
+    if host == "db-1" {
+        let day_fraction = t.rem_euclid(86_400) as f64 / 86_400.0;
+        return 78.0 + 19.0 * day_fraction;
+    }
+    35.0 + (host.len() as f64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_same_seed_sends_the_same_traffic() {
+        let a = Shop::new(7).batch(1_700_000_000);
+        let b = Shop::new(7).batch(1_700_000_000);
+        assert_eq!(a, b);
+        let c = Shop::new(8).batch(1_700_000_000);
+        assert_ne!(a, c);
+    }
+
+    #[test]
+    fn batches_are_plausible() {
+        let mut shop = Shop::new(1);
+        for t in (1_700_000_000..1_700_086_400).step_by(3_600) {
+            let batch = shop.batch(t);
+            assert_eq!(batch.len(), 3 * 3 + 5 * 5 + 4);
+            for (path, value, ts) in &batch {
+                assert_eq!(*ts, t);
+                assert!(value.is_finite() && *value >= 0.0, "{path} = {value}");
+                assert!(
+                    !path.contains(' ') && path.split('.').all(|p| !p.is_empty()),
+                    "{path}"
+                );
+                if path.contains("percent") || path.contains(".cpu.") {
+                    assert!(*value <= 100.0, "{path} = {value}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn traffic_follows_the_day() {
+        assert!(Shop::load(15 * 3_600) > 0.99);
+        assert!(Shop::load(3 * 3_600) < 0.16);
+    }
+}

@@ -1,0 +1,86 @@
+//! `sightline`: the command line of one self-hosted binary for errors, events, metrics and alerts.
+//!
+//! `serve` runs the node; `token`, `user` and `config` administer a data directory directly
+//! (SQLite coordinates with a running server); `demo` sends realistic traffic to a running
+//! server. Every failure ends in one line on stderr and exit code 1, never a backtrace.
+
+mod admin;
+mod config_load;
+mod demo;
+mod logging;
+mod serve;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+/// One self-hosted binary for errors, events, metrics and alerts.
+#[derive(Debug, Parser)]
+#[command(name = "sightline", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server: the HTTP API and UI, and every enabled listener.
+    Serve(serve::ServeArgs),
+    /// Create, list and revoke API tokens (for scripts) and ingest tokens (for shippers).
+    #[command(subcommand)]
+    Token(admin::TokenCommand),
+    /// Add and list users, and reset their passwords.
+    #[command(subcommand)]
+    User(admin::UserCommand),
+    /// Check the configuration, or print the effective one.
+    #[command(subcommand)]
+    Config(admin::ConfigCommand),
+    /// Send realistic traffic (metrics, and more as listeners arrive) to a running server.
+    Demo(demo::DemoArgs),
+}
+
+/// Where the configuration comes from; shared by every subcommand that reads it.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct ConfigArgs {
+    /// The config file; without it, ./sightline.toml is read if it exists.
+    #[arg(long, short = 'c', env = "SIGHTLINE_CONFIG", value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
+    /// The data directory (config key `data_dir`).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) data_dir: Option<PathBuf>,
+    /// Log level or filter, such as `debug` or `info,server=debug` (config key `log.level`).
+    #[arg(long, value_name = "LEVEL")]
+    pub(crate) log_level: Option<String>,
+}
+
+impl ConfigArgs {
+    /// Loads the configuration from file, environment and these flags.
+    pub(crate) fn load(&self, http_addr: Option<String>) -> anyhow::Result<server::Config> {
+        let flags = config_load::FlagOverrides {
+            data_dir: self.data_dir.clone(),
+            http_addr,
+            log_level: self.log_level.clone(),
+        };
+        let (config, _) = config_load::load(self.config.as_deref(), std::env::vars(), &flags)?;
+        Ok(config)
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Command::Serve(args) => serve::run(args),
+        Command::Token(cmd) => admin::token(cmd),
+        Command::User(cmd) => admin::user(cmd),
+        Command::Config(cmd) => admin::config(cmd),
+        Command::Demo(args) => demo::run(args),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

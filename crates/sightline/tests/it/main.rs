@@ -1,0 +1,9 @@
+//! Integration tests for the `sightline` binary: the real process, over real sockets.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod cli;
+mod process;
+mod serve;
+
+pub use process::{Serve, sightline};

@@ -1,0 +1,121 @@
+//! Spawning the real binary and watching its stderr.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+/// The binary under test, with no inherited `SIGHTLINE_*` settings, run in `dir`.
+pub fn sightline(dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sightline"));
+    for (name, _) in std::env::vars() {
+        if name.starts_with("SIGHTLINE_") {
+            cmd.env_remove(name);
+        }
+    }
+    cmd.current_dir(dir).env("RUST_BACKTRACE", "0");
+    cmd
+}
+
+/// A running `sightline serve` whose stderr is collected as it arrives.
+#[derive(Debug)]
+pub struct Serve {
+    child: Child,
+    stderr: Arc<(Mutex<String>, Condvar)>,
+    pub http: SocketAddr,
+}
+
+impl Serve {
+    /// Starts `sightline serve` on a free loopback port and waits until it listens.
+    pub fn start(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Serve {
+        let mut cmd = sightline(dir);
+        cmd.arg("serve")
+            .arg("--http-addr")
+            .arg("127.0.0.1:0")
+            .args(args);
+        cmd.envs(envs.iter().copied())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("spawn sightline serve");
+        let stderr = Arc::new((Mutex::new(String::new()), Condvar::new()));
+        let pipe = child.stderr.take().unwrap();
+        let sink = Arc::clone(&stderr);
+        std::thread::spawn(move || {
+            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                let (text, ready) = &*sink;
+                let mut text = text.lock().unwrap();
+                text.push_str(&line);
+                text.push('\n');
+                ready.notify_all();
+            }
+        });
+        let mut serve = Serve {
+            child,
+            stderr,
+            http: "127.0.0.1:0".parse().unwrap(),
+        };
+        let line = serve
+            .wait_for_line("listening")
+            .expect("the server never said it was listening");
+        let addr = line
+            .split("addr=")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap();
+        serve.http = addr.parse().unwrap();
+        serve
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.http)
+    }
+
+    /// Everything written to stderr so far.
+    pub fn stderr(&self) -> String {
+        self.stderr.0.lock().unwrap().clone()
+    }
+
+    /// The first stderr line containing `needle`, waiting up to 30s for it.
+    pub fn wait_for_line(&self, needle: &str) -> Option<String> {
+        let (text, ready) = &*self.stderr;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut text = text.lock().unwrap();
+        loop {
+            if let Some(line) = text.lines().find(|l| l.contains(needle)) {
+                return Some(line.to_owned());
+            }
+            let left = deadline.checked_duration_since(Instant::now())?;
+            text = ready.wait_timeout(text, left).unwrap().0;
+        }
+    }
+
+    /// Sends a signal by name (`TERM`, `INT`, `KILL`).
+    pub fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.child.id().to_string())
+            .status();
+        assert!(status.unwrap().success());
+    }
+
+    /// Waits for the process to exit, at most `bound`; `None` if it is still running.
+    pub fn wait_exit(&mut self, bound: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + bound;
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
