@@ -1,0 +1,22 @@
+//! Pure codecs for every protocol Sightline speaks, in and out.
+//!
+//! Each codec takes bytes and yields one `Result<record, ParseError>` per line, frame or
+//! element, so one bad record never fails its batch. Framing ([`framing`]: newline, length
+//! prefix) is separate from decoding, so the same decoder serves TCP, UDP and files.
+//!
+//! - [`graphite_name`]: canonical Graphite series names, plain and tagged.
+//! - [`carbon`]: carbon plaintext lines.
+//! - [`pickle`]: carbon's pickle protocol, with a decoder that only builds data.
+//! - [`statsd`]: statsd lines, with etsy's rules and DogStatsD's extensions.
+//!
+//! **Invariant:** `wire` performs no I/O, spawns nothing, reads no clock; it does not depend on
+//! tokio or on any store.
+
+pub mod carbon;
+mod error;
+pub mod framing;
+pub mod graphite_name;
+pub mod pickle;
+pub mod statsd;
+
+pub use error::ParseError;
