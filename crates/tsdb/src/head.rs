@@ -1,0 +1,206 @@
+//! The head: recent points in memory, compressed as they arrive.
+//!
+//! Each (series, tier) that received points since the last flush has a [`Chunk`]. Points that
+//! arrive in slot order are Gorilla-encoded; the newest point is held back unencoded so a second
+//! point for the same slot can replace it (the last one received wins, as a whisper slot is
+//! overwritten); a point for an earlier slot goes to a small out-of-order list that overrides
+//! the encoded stream when read. A head is one *generation*: when it is frozen for flushing, a
+//! new one takes its place, and reads consult both until the flush lands.
+
+use crate::gorilla::{Decoder, Encoder};
+use crate::index::SeriesId;
+
+/// One (series, tier)'s points since the last flush.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Chunk {
+    encoded: Encoder,
+    first_slot: i64,
+    pending: Option<(i64, f64)>,
+    out_of_order: Vec<(i64, f64)>,
+    min_slot: i64,
+}
+
+impl Chunk {
+    /// Adds a point; returns the heap bytes it added.
+    fn append(&mut self, slot: i64, value: f64) -> usize {
+        let before = self.heap_size();
+        match self.pending {
+            None => {
+                self.first_slot = slot;
+                self.min_slot = slot;
+                self.pending = Some((slot, value));
+            }
+            Some((p, _)) if slot == p => self.pending = Some((slot, value)),
+            Some((p, pv)) if slot > p => {
+                self.encoded.push(p, pv);
+                self.pending = Some((slot, value));
+            }
+            Some(_) => {
+                self.min_slot = self.min_slot.min(slot);
+                self.out_of_order.push((slot, value));
+            }
+        }
+        self.heap_size().saturating_sub(before)
+    }
+
+    fn heap_size(&self) -> usize {
+        self.encoded.heap_size() + self.out_of_order.capacity() * 16
+    }
+
+    /// Every point, sorted by slot, one per slot, the last received winning.
+    pub(crate) fn points(&self) -> Vec<(i64, f64)> {
+        let mut out: Vec<(i64, f64)> =
+            Decoder::new(self.encoded.bytes(), self.encoded.count(), self.first_slot).collect();
+        out.extend(self.pending);
+        if self.out_of_order.is_empty() {
+            return out;
+        }
+        for &(slot, value) in &self.out_of_order {
+            match out.binary_search_by_key(&slot, |p| p.0) {
+                Ok(i) => out[i].1 = value,
+                Err(i) => out.insert(i, (slot, value)),
+            }
+        }
+        out
+    }
+
+    /// The earliest and latest slot held.
+    pub(crate) fn span(&self) -> Option<(i64, i64)> {
+        self.pending.map(|(last, _)| (self.min_slot, last))
+    }
+}
+
+/// The chunks of one series: usually just tier 0, sometimes more for backfilled points.
+#[derive(Debug, Clone, Default)]
+struct SeriesHead {
+    tiers: Vec<(u8, Chunk)>,
+}
+
+/// One generation of in-memory points.
+#[derive(Debug, Default)]
+pub(crate) struct Head {
+    pub generation: u64,
+    series: Vec<SeriesHead>,
+    bytes: usize,
+    points: u64,
+}
+
+impl Head {
+    pub(crate) fn new(generation: u64) -> Self {
+        Head {
+            generation,
+            ..Head::default()
+        }
+    }
+
+    pub(crate) fn append(&mut self, id: SeriesId, tier: u8, slot: i64, value: f64) {
+        let index = id as usize;
+        if index >= self.series.len() {
+            self.series.resize_with(index + 1, SeriesHead::default);
+        }
+        let series = &mut self.series[index];
+        let chunk = match series.tiers.iter().position(|(t, _)| *t == tier) {
+            Some(i) => &mut series.tiers[i].1,
+            None => {
+                series.tiers.push((tier, Chunk::default()));
+                self.bytes += std::mem::size_of::<(u8, Chunk)>();
+                &mut series
+                    .tiers
+                    .last_mut()
+                    .map(|(_, c)| c)
+                    .expect("just pushed")
+            }
+        };
+        self.bytes += chunk.append(slot, value);
+        self.points += 1;
+    }
+
+    pub(crate) fn chunk(&self, id: SeriesId, tier: u8) -> Option<&Chunk> {
+        let series = self.series.get(id as usize)?;
+        series
+            .tiers
+            .iter()
+            .find(|(t, _)| *t == tier)
+            .map(|(_, c)| c)
+    }
+
+    /// Approximate heap bytes held.
+    pub(crate) fn bytes(&self) -> usize {
+        self.bytes + self.series.capacity() * std::mem::size_of::<SeriesHead>()
+    }
+
+    pub(crate) fn points(&self) -> u64 {
+        self.points
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.points == 0
+    }
+
+    /// Every chunk, in series id order.
+    pub(crate) fn chunks(&self) -> impl Iterator<Item = (SeriesId, u8, &Chunk)> {
+        self.series.iter().enumerate().flat_map(|(id, s)| {
+            s.tiers
+                .iter()
+                .map(move |(tier, c)| (id as SeriesId, *tier, c))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn last_received_wins_per_slot_in_and_out_of_order() {
+        let mut head = Head::new(1);
+        for (slot, value) in [
+            (10, 1.0),
+            (11, 2.0),
+            (11, 2.5),
+            (13, 4.0),
+            (12, 3.0),
+            (10, 1.5),
+            (14, 5.0),
+            (13, 4.5),
+        ] {
+            head.append(7, 0, slot, value);
+        }
+        let chunk = head.chunk(7, 0).unwrap();
+        assert_eq!(
+            chunk.points(),
+            vec![(10, 1.5), (11, 2.5), (12, 3.0), (13, 4.5), (14, 5.0)]
+        );
+        assert_eq!(chunk.span(), Some((10, 14)));
+        assert!(head.chunk(7, 1).is_none());
+        assert!(head.chunk(3, 0).is_none());
+        assert_eq!(head.points(), 8);
+    }
+
+    #[test]
+    fn tiers_are_kept_apart() {
+        let mut head = Head::new(1);
+        head.append(0, 0, 100, 1.0);
+        head.append(0, 2, 5, 9.0);
+        let chunks: Vec<_> = head
+            .chunks()
+            .map(|(id, tier, c)| (id, tier, c.points()))
+            .collect();
+        assert_eq!(
+            chunks,
+            vec![(0, 0, vec![(100, 1.0)]), (0, 2, vec![(5, 9.0)])]
+        );
+    }
+
+    #[test]
+    fn memory_grows_slowly_for_regular_points() {
+        let mut head = Head::new(1);
+        for id in 0..1000 {
+            for slot in 0..60 {
+                head.append(id, 0, slot, 42.0 + (slot % 3) as f64);
+            }
+        }
+        let per_series = head.bytes() / 1000;
+        assert!(per_series < 300, "{per_series} bytes per series");
+    }
+}

@@ -1,0 +1,210 @@
+//! Reads, with whisper's semantics.
+//!
+//! [`Tsdb::fetch`] answers as whisper's `fetch` does: `from` is clamped to the longest
+//! retention and `until` to now; the tier is the first whose retention reaches back to `from`
+//! (by the age of `from`, not the length of the range); the slots returned are
+//! `from - from % step + step` up to and including the slot holding `until`, with `None` where
+//! nothing is stored.
+//!
+//! A tier's slot is its stored value if there is one (a point written straight to that tier,
+//! or a rollup written when the finer partition expired), and otherwise the rollup of the
+//! finer tier's slots under the series' xFilesFactor and method, computed here while that finer
+//! data is still kept. That is what whisper's eager propagation would hold, without rewriting
+//! coarse tiers on every point.
+
+use std::sync::Arc;
+
+use crate::catalog::Class;
+use crate::engine::{Tsdb, read};
+use crate::error::Result;
+use crate::index::SeriesId;
+use crate::schema::{Aggregation, Schema};
+
+/// A fetched range: `values[i]` is the slot at `start + i * step`; `end` is exclusive.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fetched {
+    pub start: i64,
+    pub end: i64,
+    pub step: i64,
+    pub values: Vec<Option<f64>>,
+}
+
+/// What a series is: its name and the rules it was created with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeriesInfo {
+    pub id: SeriesId,
+    pub name: Arc<str>,
+    pub retentions: String,
+    pub x_files_factor: f32,
+    pub method: crate::schema::Method,
+}
+
+impl Tsdb {
+    /// Whisper's `fetch(name, from, until)`; `None` for an unknown series or a range wholly in
+    /// the future or beyond retention.
+    pub fn fetch(&self, name: &str, from: i64, until: i64) -> Result<Option<Fetched>> {
+        let Some(id) = self.index().get(name) else {
+            return Ok(None);
+        };
+        self.fetch_id(id, from, until)
+    }
+
+    pub fn fetch_id(&self, id: SeriesId, from: i64, until: i64) -> Result<Option<Fetched>> {
+        let now = self.inner.clock.now().as_secs();
+        let (schema, aggregation) = {
+            let index = self.index();
+            let (Some(schema), Some(aggregation)) = (index.schema(id), index.aggregation(id))
+            else {
+                return Ok(None);
+            };
+            (schema.clone(), aggregation)
+        };
+        let oldest = now - schema.max_retention();
+        if from > until || from > now || until < oldest {
+            return Ok(None);
+        }
+        let from = from.max(oldest);
+        let until = until.min(now);
+        let age = now - from;
+        let tier = schema
+            .archives()
+            .iter()
+            .position(|a| a.retention() >= age)
+            .unwrap_or(schema.archives().len() - 1);
+        let step = i64::from(schema.archives()[tier].step);
+        let start = from - from.rem_euclid(step) + step;
+        let mut end = until - until.rem_euclid(step) + step;
+        if start == end {
+            end += step;
+        }
+        let values = self.tier_values(id, &schema, aggregation, tier, start, end)?;
+        Ok(Some(Fetched {
+            start,
+            end,
+            step,
+            values,
+        }))
+    }
+
+    /// A series' name and rules.
+    pub fn info(&self, name: &str) -> Option<SeriesInfo> {
+        let index = self.index();
+        let id = index.get(name)?;
+        let aggregation = index.aggregation(id)?;
+        Some(SeriesInfo {
+            id,
+            name: Arc::clone(index.name(id)?),
+            retentions: index
+                .schema(id)?
+                .archives()
+                .iter()
+                .map(|a| format!("{}s:{}", a.step, a.points))
+                .collect::<Vec<_>>()
+                .join(","),
+            x_files_factor: aggregation.x_files_factor,
+            method: aggregation.method,
+        })
+    }
+
+    /// Slots `[start, end)` (aligned to the tier's step) of one tier.
+    pub(crate) fn tier_values(
+        &self,
+        id: SeriesId,
+        schema: &Schema,
+        aggregation: Aggregation,
+        tier: usize,
+        start: i64,
+        end: i64,
+    ) -> Result<Vec<Option<f64>>> {
+        let archive = schema.archives()[tier];
+        let step = i64::from(archive.step);
+        let mut values = vec![None; ((end - start) / step).max(0) as usize];
+        self.stored(id, tier as u8, Class::of(archive), start, end, &mut values)?;
+        if tier == 0 {
+            return Ok(values);
+        }
+        let finer = schema.archives()[tier - 1];
+        let Some(from) = self.unrolled_since(id, schema, tier) else {
+            return Ok(values);
+        };
+        let from = (from - from.rem_euclid(step)).max(start);
+        if from >= end {
+            return Ok(values);
+        }
+        let fine = self.tier_values(id, schema, aggregation, tier - 1, from, end)?;
+        let ratio = (step / i64::from(finer.step)) as usize;
+        let offset = ((from - start) / step) as usize;
+        for (i, slots) in fine.chunks(ratio).enumerate() {
+            let slot = &mut values[offset + i];
+            if slot.is_none() {
+                *slot = aggregation.roll(slots);
+            }
+        }
+        Ok(values)
+    }
+
+    /// The earliest time any tier finer than `tier` may hold data not yet rolled into it: the
+    /// oldest unrolled partition of each finer class, and the oldest point of each finer tier in
+    /// the heads. Before that, a coarse slot's stored value is all there is.
+    fn unrolled_since(&self, id: SeriesId, schema: &Schema, tier: usize) -> Option<i64> {
+        let inner = &self.inner;
+        let mut earliest: Option<i64> = None;
+        let mut consider = |t: Option<i64>| {
+            if let Some(t) = t {
+                earliest = Some(earliest.map_or(t, |e| e.min(t)));
+            }
+        };
+        let catalog = read(&inner.catalog);
+        let frozen = read(&inner.frozen);
+        let head = read(&inner.head);
+        for (finer, archive) in schema.archives()[..tier].iter().enumerate() {
+            consider(catalog.oldest_unrolled(Class::of(*archive)));
+            let span = |h: &crate::head::Head| {
+                h.chunk(id, finer as u8)
+                    .and_then(|c| c.span())
+                    .map(|(first, _)| first)
+            };
+            for f in frozen.iter() {
+                consider(span(&f.head));
+            }
+            consider(span(&head));
+        }
+        earliest
+    }
+
+    /// Stored points of one tier in `[start, end)`: segments, then frozen heads, then the live
+    /// head, later ones overwriting earlier ones.
+    fn stored(
+        &self,
+        id: SeriesId,
+        tier: u8,
+        class: Class,
+        start: i64,
+        end: i64,
+        values: &mut [Option<f64>],
+    ) -> Result<()> {
+        let step = i64::from(class.step);
+        let mut put = |points: &[(i64, f64)]| {
+            let from = points.partition_point(|p| p.0 < start);
+            for &(ts, value) in points[from..].iter().take_while(|p| p.0 < end) {
+                values[((ts - start) / step) as usize] = Some(value);
+            }
+        };
+        let segments = read(&self.inner.catalog).segments(class, start, end);
+        for segment in segments {
+            if let Some(points) = segment.read(id)? {
+                put(&points);
+            }
+        }
+        let frozen: Vec<_> = read(&self.inner.frozen).clone();
+        for f in frozen {
+            if let Some(chunk) = f.head.chunk(id, tier) {
+                put(&chunk.points());
+            }
+        }
+        if let Some(chunk) = read(&self.inner.head).chunk(id, tier) {
+            put(&chunk.points());
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,6 @@
+//! Integration tests of the metric store through its public API.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod model;
+mod store;
