@@ -15,6 +15,11 @@ use std::path::PathBuf;
 use model::{ByteSize, HumanDuration};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+pub use crate::ingest::carbon::CarbonConfig;
+pub use crate::ingest::net::{Cidr, ListenAddr};
+pub use crate::ingest::statsd::StatsdConfig;
+pub use tsdb::TsdbConfig;
+
 /// The whole configuration of a node.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -26,6 +31,9 @@ pub struct Config {
     pub log: LogConfig,
     pub http: HttpConfig,
     pub auth: AuthConfig,
+    pub carbon: CarbonConfig,
+    pub statsd: StatsdConfig,
+    pub tsdb: TsdbConfig,
 }
 
 impl Default for Config {
@@ -36,6 +44,9 @@ impl Default for Config {
             log: LogConfig::default(),
             http: HttpConfig::default(),
             auth: AuthConfig::default(),
+            carbon: CarbonConfig::default(),
+            statsd: StatsdConfig::default(),
+            tsdb: TsdbConfig::default(),
         }
     }
 }
@@ -192,6 +203,18 @@ impl Config {
         if self.auth.login_window.get().is_zero() {
             return invalid("auth.login_window", "must be greater than zero");
         }
+        if self.carbon.max_line_length < ByteSize::bytes(64) {
+            return invalid("carbon.max_line_length", "must be at least 64B");
+        }
+        if self.carbon.max_connections == 0 || self.statsd.max_connections == 0 {
+            return invalid("carbon.max_connections", "must be at least 1");
+        }
+        self.statsd
+            .validate()
+            .map_err(|(key, reason)| InvalidSetting { key, reason })?;
+        self.tsdb
+            .validate()
+            .map_err(|(key, reason)| InvalidSetting { key, reason })?;
         Ok(())
     }
 }

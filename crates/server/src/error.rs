@@ -46,6 +46,8 @@ pub enum Error {
     Config { key: &'static str, reason: String },
     #[error("{0}")]
     Auth(String),
+    #[error("metric store: {0}")]
+    Store(String),
     #[error("background task failed: {0}")]
     Task(String),
     #[error("i/o error: {0}")]

@@ -22,7 +22,9 @@ mod datadir;
 pub mod db;
 mod error;
 pub mod http;
+pub mod ingest;
 mod listeners;
+mod selfmon;
 pub mod telemetry;
 #[cfg(feature = "testkit")]
 pub mod testkit;
@@ -30,11 +32,14 @@ pub mod testkit;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle as ThreadHandle;
 use std::time::{Duration, Instant};
 
 use model::SharedClock;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tsdb::Tsdb;
 
 pub use config::{Config, Secret};
 pub use datadir::{DataDir, control_db_path};
@@ -43,6 +48,9 @@ pub use listeners::{ListenerKind, Listeners};
 
 use auth::Auth;
 use db::ControlDb;
+use ingest::carbon::{self, CarbonContext};
+use ingest::statsd::{self as statsd_listener, Statsd};
+use ingest::{MetricSink, tcp, udp};
 use telemetry::Telemetry;
 
 /// A running node.
@@ -51,9 +59,13 @@ pub struct Handle {
     addresses: Vec<(ListenerKind, SocketAddr)>,
     shutdown: CancellationToken,
     tasks: Vec<(&'static str, JoinHandle<()>)>,
+    connections: TaskTracker,
+    threads: Vec<ThreadHandle<()>>,
+    writer: Option<ThreadHandle<()>>,
     ready: Arc<AtomicBool>,
     telemetry: Arc<Telemetry>,
     db: ControlDb,
+    tsdb: Tsdb,
     generated_admin_password: Option<Secret>,
     grace: Duration,
     data_dir: DataDir,
@@ -81,46 +93,215 @@ pub async fn start(
     let db = ControlDb::open(&data_dir.control_db_path())?;
     let auth = Auth::new(db.clone(), clock.clone(), &config.auth);
     let generated_admin_password = auth.bootstrap(&config.auth)?;
+    let tsdb = open_tsdb(&config, &data_dir, clock.clone()).await?;
+    let (sink, writer) = ingest::start_writer(tsdb.clone());
 
     let telemetry = Arc::new(Telemetry::default());
     let ready = Arc::new(AtomicBool::new(false));
     let shutdown = CancellationToken::new();
-    let grace = config.shutdown_grace.get();
+    let mut node = Node {
+        config: &config,
+        clock: clock.clone(),
+        telemetry: Arc::clone(&telemetry),
+        sink,
+        shutdown: shutdown.clone(),
+        connections: TaskTracker::new(),
+        tasks: Vec::new(),
+        threads: Vec::new(),
+    };
+    let http_stats = telemetry.listener(ListenerKind::Http.name());
+    node.start_carbon(&listeners)?;
+    node.start_statsd(&listeners)?;
     let state = http::AppState {
-        config: Arc::new(config),
-        clock,
+        config: Arc::new(config.clone()),
+        clock: clock.clone(),
         auth,
-        http_stats: telemetry.listener(ListenerKind::Http.name()),
+        http_stats,
         telemetry: Arc::clone(&telemetry),
         responses: Arc::default(),
         ready: Arc::clone(&ready),
         started: Instant::now(),
+        tsdb: tsdb.clone(),
     };
-    let mut tasks = Vec::new();
+    let monitor = selfmon::SelfMonitor {
+        telemetry: Arc::clone(&telemetry),
+        responses: Arc::clone(&state.responses),
+        tsdb: tsdb.clone(),
+        sink: node.sink.clone(),
+        clock,
+    };
+    node.tasks
+        .push(("selfmon", tokio::spawn(monitor.run(shutdown.clone()))));
     let router = http::router(state);
     let token = shutdown.clone();
-    let serve = tokio::spawn(async move {
-        if let Err(e) = http::serve(listeners.http, router, token).await {
-            tracing::error!(listener = "http", error = %e, "listener stopped");
-        }
-    });
-    tasks.push((ListenerKind::Http.name(), serve));
+    let http_listener = listeners.http;
+    node.tasks.push((
+        ListenerKind::Http.name(),
+        tokio::spawn(async move {
+            if let Err(e) = http::serve(http_listener, router, token).await {
+                tracing::error!(listener = "http", error = %e, "listener stopped");
+            }
+        }),
+    ));
 
     ready.store(true, Ordering::SeqCst);
     for (kind, addr) in &addresses {
         tracing::info!(listener = kind.name(), %addr, "listening");
     }
+    let Node {
+        tasks,
+        threads,
+        connections,
+        ..
+    } = node;
     Ok(Handle {
         addresses,
         shutdown,
         tasks,
+        connections,
+        threads,
+        writer: Some(writer),
         ready,
         telemetry,
         db,
+        tsdb,
         generated_admin_password,
-        grace,
+        grace: config.shutdown_grace.get(),
         data_dir,
     })
+}
+
+async fn open_tsdb(config: &Config, data_dir: &DataDir, clock: SharedClock) -> Result<Tsdb> {
+    let dir = data_dir.path().join("tsdb");
+    let tsdb_config = config.tsdb.clone();
+    tokio::task::spawn_blocking(move || Tsdb::open(&dir, &tsdb_config, clock))
+        .await
+        .map_err(|e| Error::Task(e.to_string()))?
+        .map_err(|e| Error::Store(e.to_string()))
+}
+
+/// What the listeners are started from.
+struct Node<'a> {
+    config: &'a Config,
+    clock: SharedClock,
+    telemetry: Arc<Telemetry>,
+    sink: MetricSink,
+    shutdown: CancellationToken,
+    connections: TaskTracker,
+    tasks: Vec<(&'static str, JoinHandle<()>)>,
+    threads: Vec<ThreadHandle<()>>,
+}
+
+impl Node<'_> {
+    fn start_carbon(&mut self, listeners: &Listeners) -> Result<()> {
+        let c = &self.config.carbon;
+        let context = |kind: ListenerKind| CarbonContext {
+            sink: self.sink.clone(),
+            clock: self.clock.clone(),
+            stats: self.telemetry.listener(kind.name()),
+            max_line: c.max_line_length.as_usize(),
+            shutdown: self.shutdown.clone(),
+        };
+        if let Some(l) = &listeners.carbon_tcp {
+            let ctx = context(ListenerKind::CarbonTcp);
+            let serve = tcp::serve(
+                l.try_clone()?,
+                Arc::clone(&ctx.stats),
+                c.allow.clone(),
+                c.max_connections,
+                self.shutdown.clone(),
+                self.connections.clone(),
+                move |s, p| carbon::plaintext_connection(s, p, ctx.clone()),
+            );
+            self.tasks
+                .push((ListenerKind::CarbonTcp.name(), tokio::spawn(serve)));
+        }
+        if let Some(l) = &listeners.carbon_pickle {
+            let ctx = context(ListenerKind::CarbonPickle);
+            let serve = tcp::serve(
+                l.try_clone()?,
+                Arc::clone(&ctx.stats),
+                c.allow.clone(),
+                c.max_connections,
+                self.shutdown.clone(),
+                self.connections.clone(),
+                move |s, p| carbon::pickle_connection(s, p, ctx.clone()),
+            );
+            self.tasks
+                .push((ListenerKind::CarbonPickle.name(), tokio::spawn(serve)));
+        }
+        if let Some(socket) = &listeners.carbon_udp {
+            let ctx = context(ListenerKind::CarbonUdp);
+            let mut log = None;
+            let stats = Arc::clone(&ctx.stats);
+            let thread = udp::spawn(
+                socket.try_clone()?,
+                stats,
+                c.allow.clone(),
+                c.udp_receive_buffer.as_usize(),
+                self.shutdown.clone(),
+                move |d, p| carbon::plaintext_datagram(d, p, &ctx, &mut log),
+            )?;
+            self.threads.push(thread);
+        }
+        Ok(())
+    }
+
+    fn start_statsd(&mut self, listeners: &Listeners) -> Result<()> {
+        let c = &self.config.statsd;
+        let statsd = Statsd::new(
+            c,
+            self.sink.clone(),
+            self.clock.clone(),
+            self.telemetry.listener("statsd_flush"),
+        );
+        let flusher = statsd_listener::run_flusher(
+            Arc::clone(&statsd),
+            c.flush_interval.get(),
+            self.shutdown.clone(),
+        );
+        self.tasks.push(("statsd_flush", tokio::spawn(flusher)));
+        if let Some(socket) = &listeners.statsd_udp {
+            let stats = self.telemetry.listener(ListenerKind::StatsdUdp.name());
+            let (sd, st) = (Arc::clone(&statsd), Arc::clone(&stats));
+            let mut log = None;
+            let thread = udp::spawn(
+                socket.try_clone()?,
+                stats,
+                c.allow.clone(),
+                c.udp_receive_buffer.as_usize(),
+                self.shutdown.clone(),
+                move |d, p| statsd_listener::datagram(&sd, d, p, &st, &mut log),
+            )?;
+            self.threads.push(thread);
+        }
+        if let Some(l) = &listeners.statsd_tcp {
+            let stats = self.telemetry.listener(ListenerKind::StatsdTcp.name());
+            let (max_line, token) = (c.max_line_length.as_usize(), self.shutdown.clone());
+            let st = Arc::clone(&stats);
+            let serve = tcp::serve(
+                l.try_clone()?,
+                stats,
+                c.allow.clone(),
+                c.max_connections,
+                self.shutdown.clone(),
+                self.connections.clone(),
+                move |s, p| {
+                    statsd_listener::tcp_connection(
+                        s,
+                        p,
+                        Arc::clone(&statsd),
+                        Arc::clone(&st),
+                        max_line,
+                        token.clone(),
+                    )
+                },
+            );
+            self.tasks
+                .push((ListenerKind::StatsdTcp.name(), tokio::spawn(serve)));
+        }
+        Ok(())
+    }
 }
 
 impl Handle {
@@ -153,18 +334,23 @@ impl Handle {
         self.data_dir.path()
     }
 
+    /// The metric store.
+    pub fn tsdb(&self) -> &Tsdb {
+        &self.tsdb
+    }
+
     /// A future that completes when shutdown has been requested.
     pub fn shutdown_requested(&self) -> tokio_util::sync::WaitForCancellationFutureOwned {
         self.shutdown.clone().cancelled_owned()
     }
 
     /// Stops the node: refuse new work, drain within the grace period, flush, unlock.
-    pub async fn shutdown(self) -> ShutdownReport {
+    pub async fn shutdown(mut self) -> ShutdownReport {
         self.ready.store(false, Ordering::SeqCst);
         self.shutdown.cancel();
         let deadline = tokio::time::Instant::now() + self.grace;
         let mut cut = Vec::new();
-        for (name, mut task) in self.tasks {
+        for (name, mut task) in std::mem::take(&mut self.tasks) {
             if tokio::time::timeout_at(deadline, &mut task).await.is_err() {
                 tracing::warn!(
                     task = name,
@@ -174,11 +360,35 @@ impl Handle {
                 cut.push(name);
             }
         }
+        self.connections.close();
+        if tokio::time::timeout_at(deadline, self.connections.wait())
+            .await
+            .is_err()
+        {
+            cut.push("connections");
+        }
+        let threads = std::mem::take(&mut self.threads);
+        let writer = self.writer.take();
+        let tsdb = self.tsdb.clone();
+        let stopped = tokio::task::spawn_blocking(move || {
+            for t in threads {
+                let _ = t.join();
+            }
+            // Every sink is gone with the tasks and threads above, so the writer drains and ends.
+            if let Some(w) = writer {
+                let _ = w.join();
+            }
+            tsdb.close()
+        });
+        match stopped.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "could not close the metric store cleanly"),
+            Err(e) => tracing::error!(error = %e, "metric store shutdown failed"),
+        }
         if let Err(e) = self.db.checkpoint() {
             tracing::warn!(error = %e, "could not checkpoint the control database");
         }
         tracing::info!("shutdown complete");
-        drop(self.data_dir);
         ShutdownReport { cut }
     }
 }

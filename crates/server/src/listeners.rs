@@ -3,11 +3,11 @@
 //! Binding is separate from serving so that tests bind port 0 and read the real address back,
 //! and so that a port already in use fails start-up with a message naming the listener and the
 //! address. [`ListenerKind`] is the closed list of listeners; each new protocol adds a variant
-//! here and an arm in `start`, not a plugin.
+//! here and an arm in `start`, not a plugin. A listener set to `off` is not bound.
 
-use std::net::{SocketAddr, TcpListener};
+use std::net::{SocketAddr, TcpListener, UdpSocket};
 
-use crate::config::Config;
+use crate::config::{Config, ListenAddr};
 use crate::error::{Error, Result};
 
 /// Every kind of listener Sightline runs.
@@ -15,6 +15,11 @@ use crate::error::{Error, Result};
 pub enum ListenerKind {
     /// API, ingest routes, operations endpoints and UI.
     Http,
+    CarbonTcp,
+    CarbonUdp,
+    CarbonPickle,
+    StatsdUdp,
+    StatsdTcp,
 }
 
 impl ListenerKind {
@@ -22,6 +27,11 @@ impl ListenerKind {
     pub fn name(self) -> &'static str {
         match self {
             ListenerKind::Http => "http",
+            ListenerKind::CarbonTcp => "carbon_tcp",
+            ListenerKind::CarbonUdp => "carbon_udp",
+            ListenerKind::CarbonPickle => "carbon_pickle",
+            ListenerKind::StatsdUdp => "statsd_udp",
+            ListenerKind::StatsdTcp => "statsd_tcp",
         }
     }
 }
@@ -30,18 +40,48 @@ impl ListenerKind {
 #[derive(Debug)]
 pub struct Listeners {
     pub http: TcpListener,
+    pub carbon_tcp: Option<TcpListener>,
+    pub carbon_udp: Option<UdpSocket>,
+    pub carbon_pickle: Option<TcpListener>,
+    pub statsd_udp: Option<UdpSocket>,
+    pub statsd_tcp: Option<TcpListener>,
 }
 
 impl Listeners {
     /// Binds every enabled listener at its configured address.
     pub fn bind(config: &Config) -> Result<Listeners> {
-        let http = bind_tcp(ListenerKind::Http, config.http.addr)?;
-        Ok(Listeners { http })
+        Ok(Listeners {
+            http: bind_tcp(ListenerKind::Http, config.http.addr)?,
+            carbon_tcp: maybe_tcp(ListenerKind::CarbonTcp, config.carbon.tcp)?,
+            carbon_udp: maybe_udp(ListenerKind::CarbonUdp, config.carbon.udp)?,
+            carbon_pickle: maybe_tcp(ListenerKind::CarbonPickle, config.carbon.pickle)?,
+            statsd_udp: maybe_udp(ListenerKind::StatsdUdp, config.statsd.udp)?,
+            statsd_tcp: maybe_tcp(ListenerKind::StatsdTcp, config.statsd.tcp)?,
+        })
     }
 
     /// The address each listener actually bound, in a stable order.
     pub fn addresses(&self) -> Result<Vec<(ListenerKind, SocketAddr)>> {
-        Ok(vec![(ListenerKind::Http, self.http.local_addr()?)])
+        let mut out = vec![(ListenerKind::Http, self.http.local_addr()?)];
+        let tcp = [
+            (ListenerKind::CarbonTcp, &self.carbon_tcp),
+            (ListenerKind::CarbonPickle, &self.carbon_pickle),
+            (ListenerKind::StatsdTcp, &self.statsd_tcp),
+        ];
+        for (kind, listener) in tcp {
+            if let Some(l) = listener {
+                out.push((kind, l.local_addr()?));
+            }
+        }
+        for (kind, socket) in [
+            (ListenerKind::CarbonUdp, &self.carbon_udp),
+            (ListenerKind::StatsdUdp, &self.statsd_udp),
+        ] {
+            if let Some(s) = socket {
+                out.push((kind, s.local_addr()?));
+            }
+        }
+        Ok(out)
     }
 }
 
@@ -51,6 +91,21 @@ fn bind_tcp(kind: ListenerKind, addr: SocketAddr) -> Result<TcpListener> {
         addr,
         source,
     })
+}
+
+fn maybe_tcp(kind: ListenerKind, addr: ListenAddr) -> Result<Option<TcpListener>> {
+    addr.0.map(|a| bind_tcp(kind, a)).transpose()
+}
+
+fn maybe_udp(kind: ListenerKind, addr: ListenAddr) -> Result<Option<UdpSocket>> {
+    let bind = |a: SocketAddr| {
+        UdpSocket::bind(a).map_err(|source| Error::Bind {
+            listener: kind.name(),
+            addr: a,
+            source,
+        })
+    };
+    addr.0.map(bind).transpose()
 }
 
 #[cfg(test)]
@@ -68,5 +123,35 @@ mod tests {
             "{err}"
         );
         assert!(err.to_lowercase().contains("in use"), "{err}");
+
+        let taken_udp = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let mut config = Config::default();
+        config.http.addr = "127.0.0.1:0".parse().unwrap();
+        config.carbon = crate::config::CarbonConfig {
+            tcp: ListenAddr::OFF,
+            pickle: ListenAddr::OFF,
+            udp: ListenAddr::on(taken_udp.local_addr().unwrap()),
+            ..Default::default()
+        };
+        config.statsd.udp = ListenAddr::OFF;
+        config.statsd.tcp = ListenAddr::OFF;
+        let err = Listeners::bind(&config).unwrap_err().to_string();
+        assert!(
+            err.starts_with("cannot bind carbon_udp listener to 127.0.0.1:"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn off_listeners_are_not_bound() {
+        let mut config = Config::default();
+        config.http.addr = "127.0.0.1:0".parse().unwrap();
+        config.carbon.tcp = ListenAddr::OFF;
+        config.carbon.udp = ListenAddr::OFF;
+        config.carbon.pickle = ListenAddr::OFF;
+        config.statsd.udp = ListenAddr::OFF;
+        config.statsd.tcp = ListenAddr::OFF;
+        let listeners = Listeners::bind(&config).unwrap();
+        assert_eq!(listeners.addresses().unwrap().len(), 1);
     }
 }

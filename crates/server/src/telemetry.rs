@@ -37,7 +37,7 @@ pub struct ListenerStats {
 }
 
 impl ListenerStats {
-    fn new(name: &'static str) -> Self {
+    pub(crate) fn new(name: &'static str) -> Self {
         ListenerStats {
             name,
             received: AtomicU64::new(0),
@@ -70,6 +70,14 @@ impl Telemetry {
     pub fn listener_names(&self) -> Vec<&'static str> {
         let listeners = self.listeners.read().unwrap_or_else(|p| p.into_inner());
         listeners.iter().map(|l| l.name).collect()
+    }
+
+    /// Calls `f` with each listener's counters.
+    pub fn for_each_listener(&self, mut f: impl FnMut(&ListenerStats)) {
+        let listeners = self.listeners.read().unwrap_or_else(|p| p.into_inner());
+        for l in listeners.iter() {
+            f(l);
+        }
     }
 
     /// Writes every listener's counters.

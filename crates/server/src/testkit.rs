@@ -67,13 +67,20 @@ pub async fn start_server_with(clock: SharedClock, tweak: impl FnOnce(&mut Confi
     server
 }
 
-/// The config test servers start from: loopback port 0 and a known admin password.
+/// The config test servers start from: every listener on a loopback port 0, and a known admin
+/// password.
 pub fn test_config(dir: &TempDir) -> Config {
     let mut config = Config {
         data_dir: dir.path().join("data"),
         ..Config::default()
     };
+    let any_port = crate::config::ListenAddr::loopback(0);
     config.http.addr = SocketAddr::from(([127, 0, 0, 1], 0));
+    config.carbon.tcp = any_port;
+    config.carbon.udp = any_port;
+    config.carbon.pickle = any_port;
+    config.statsd.tcp = any_port;
+    config.statsd.udp = any_port;
     config.auth.admin_password = Some(Secret::new(ADMIN_PASSWORD));
     config
 }
@@ -144,6 +151,42 @@ impl TestServer {
         assert_eq!(response.status(), 201, "create token");
         let created: Value = response.json().await.unwrap();
         created["token"].as_str().unwrap().to_owned()
+    }
+
+    /// Where listener `kind` is bound.
+    pub fn addr(&self, kind: crate::ListenerKind) -> SocketAddr {
+        self.handle().addr(kind).expect("the listener runs")
+    }
+
+    /// The metric store.
+    pub fn tsdb(&self) -> &tsdb::Tsdb {
+        self.handle().tsdb()
+    }
+
+    /// Waits until `name` holds at least `points` points in `[from, until]`, up to 10 s, then
+    /// returns its fetch. Listeners hand points to the store asynchronously.
+    pub async fn wait_for_points(
+        &self,
+        name: &str,
+        from: i64,
+        until: i64,
+        points: usize,
+    ) -> tsdb::Fetched {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let fetched = self.tsdb().fetch(name, from, until).expect("fetch");
+            let count = fetched
+                .as_ref()
+                .map_or(0, |f| f.values.iter().flatten().count());
+            if count >= points {
+                return fetched.expect("some points");
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "`{name}` has {count} of {points} points after 10s"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
     }
 
     /// The `/metrics` page.

@@ -35,6 +35,8 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
 }
 
 async fn serve(config: server::Config) -> anyhow::Result<()> {
+    // Handlers go in before anything listens, so an early signal is a clean shutdown too.
+    let mut signals = Signals::install()?;
     let data = DataDir::open(&config.data_dir)?;
     let listeners = Listeners::bind(&config)?;
     let admin_user = config.auth.admin_user.clone();
@@ -48,7 +50,7 @@ async fn serve(config: server::Config) -> anyhow::Result<()> {
             handle.http_addr()
         );
     }
-    let signal = wait_for_signal().await?;
+    let signal = signals.next().await;
     tracing::info!(
         signal,
         "shutting down; send the signal again to exit at once"
@@ -62,19 +64,32 @@ async fn serve(config: server::Config) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        second = wait_for_signal() => {
-            anyhow::bail!("second {} during shutdown; exiting at once", second?)
+        second = signals.next() => {
+            anyhow::bail!("second {second} during shutdown; exiting at once")
         }
     }
 }
 
-/// Waits for SIGINT or SIGTERM and names it.
-async fn wait_for_signal() -> anyhow::Result<&'static str> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut terminate = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
-    let mut interrupt = signal(SignalKind::interrupt()).context("cannot watch SIGINT")?;
-    Ok(tokio::select! {
-        _ = terminate.recv() => "SIGTERM",
-        _ = interrupt.recv() => "SIGINT",
-    })
+/// SIGTERM and SIGINT, watched from start-up on.
+struct Signals {
+    terminate: tokio::signal::unix::Signal,
+    interrupt: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn install() -> anyhow::Result<Signals> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Signals {
+            terminate: signal(SignalKind::terminate()).context("cannot watch SIGTERM")?,
+            interrupt: signal(SignalKind::interrupt()).context("cannot watch SIGINT")?,
+        })
+    }
+
+    /// Waits for the next signal and names it.
+    async fn next(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.terminate.recv() => "SIGTERM",
+            _ = self.interrupt.recv() => "SIGINT",
+        }
+    }
 }

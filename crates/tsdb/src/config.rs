@@ -55,7 +55,7 @@ pub struct SchemaRule {
 pub struct AggregationRule {
     pub name: String,
     pub pattern: String,
-    pub x_files_factor: f32,
+    pub x_files_factor: f64,
     pub method: Method,
 }
 
@@ -195,7 +195,7 @@ fn compile_aggregation(rule: &AggregationRule) -> Result<Rule<Aggregation>> {
         )));
     }
     let value = Aggregation {
-        x_files_factor: rule.x_files_factor,
+        x_files_factor: rule.x_files_factor as f32,
         method: rule.method,
     };
     Ok(Rule {

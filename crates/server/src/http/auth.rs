@@ -48,7 +48,7 @@ async fn login(
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> Result<Response, ApiError> {
     let session = state.auth.login(ip, body.username, body.password).await?;
-    let max_age = session.expires_at - state.clock.now().as_secs();
+    let max_age = state.config.auth.session_ttl.get().as_secs() as i64;
     let cookie = session_cookie(
         session.token.expose(),
         max_age,

@@ -10,6 +10,7 @@ pub mod error;
 pub mod extract;
 mod middleware;
 mod ops;
+mod series;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -39,6 +40,7 @@ pub struct AppState {
     pub responses: Arc<ResponseStats>,
     pub ready: Arc<AtomicBool>,
     pub started: Instant,
+    pub tsdb: tsdb::Tsdb,
 }
 
 /// The full router, with middleware, for `state`.
@@ -47,6 +49,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(ops::routes())
         .merge(auth::routes())
+        .merge(series::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(max_body))
         .layer(axum::middleware::from_fn_with_state(

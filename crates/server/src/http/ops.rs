@@ -103,5 +103,102 @@ fn render_metrics(state: &AppState) -> String {
     for (name, help, counter) in counters {
         w.single(name, "counter", help, counter.load(Ordering::Relaxed));
     }
+    write_tsdb(&mut w, &state.tsdb);
     w.finish()
+}
+
+fn write_tsdb(w: &mut PromWriter, tsdb: &tsdb::Tsdb) {
+    let s = tsdb.stats();
+    let counters = [
+        (
+            "sightline_tsdb_points_written_total",
+            "Metric points stored.",
+            &s.points_written,
+        ),
+        (
+            "sightline_tsdb_points_too_old_total",
+            "Points older than their series' retention.",
+            &s.points_too_old,
+        ),
+        (
+            "sightline_tsdb_points_in_future_total",
+            "Points too far in the future.",
+            &s.points_in_future,
+        ),
+        (
+            "sightline_tsdb_series_created_total",
+            "Series created.",
+            &s.series_created,
+        ),
+        (
+            "sightline_tsdb_wal_commits_total",
+            "WAL group commits.",
+            &s.wal_commits,
+        ),
+        (
+            "sightline_tsdb_wal_errors_total",
+            "Failed WAL commits.",
+            &s.wal_errors,
+        ),
+        (
+            "sightline_tsdb_flushes_total",
+            "Heads written to segments.",
+            &s.flushes,
+        ),
+        (
+            "sightline_tsdb_merges_total",
+            "Partitions merged.",
+            &s.merges,
+        ),
+        (
+            "sightline_tsdb_partitions_rolled_total",
+            "Partitions rolled into the next tier.",
+            &s.partitions_rolled,
+        ),
+        (
+            "sightline_tsdb_partitions_dropped_total",
+            "Partitions dropped by retention.",
+            &s.partitions_dropped,
+        ),
+        (
+            "sightline_tsdb_background_errors_total",
+            "Failed background maintenance runs.",
+            &s.background_errors,
+        ),
+    ];
+    for (name, help, counter) in counters {
+        w.single(name, "counter", help, counter.load(Ordering::Relaxed));
+    }
+    let u = tsdb.usage();
+    w.single("sightline_tsdb_series", "gauge", "Series known.", u.series);
+    w.single(
+        "sightline_tsdb_head_bytes",
+        "gauge",
+        "Bytes held by the in-memory head.",
+        u.head_bytes,
+    );
+    w.single(
+        "sightline_tsdb_head_points",
+        "gauge",
+        "Points in the in-memory head.",
+        u.head_points,
+    );
+    w.single(
+        "sightline_tsdb_index_bytes",
+        "gauge",
+        "Bytes held by the series index.",
+        u.index_bytes,
+    );
+    w.single(
+        "sightline_tsdb_segments",
+        "gauge",
+        "Segment files.",
+        u.segments,
+    );
+    w.single(
+        "sightline_tsdb_disk_bytes",
+        "gauge",
+        "Bytes of segment files.",
+        u.disk_bytes,
+    );
 }

@@ -26,11 +26,10 @@ async fn datadir_v1_opens_with_its_users_and_tokens() {
     copy_dir(&fixtures.join("datadir-v1"), &data_dir);
     let token = std::fs::read_to_string(fixtures.join("datadir-v1.token")).unwrap();
 
-    let mut config = Config {
+    let config = Config {
         data_dir: data_dir.clone(),
-        ..Config::default()
+        ..server::testkit::test_config(&tmp)
     };
-    config.http.addr = "127.0.0.1:0".parse().unwrap();
     let data = DataDir::open(&data_dir).unwrap();
     let listeners = Listeners::bind(&config).unwrap();
     let mut handle = server::start(config, data, listeners, Arc::new(SystemClock))

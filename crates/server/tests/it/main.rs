@@ -4,4 +4,5 @@
 
 mod auth;
 mod compat;
+mod metrics;
 mod ops;

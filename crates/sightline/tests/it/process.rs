@@ -35,6 +35,15 @@ impl Serve {
             .arg("--http-addr")
             .arg("127.0.0.1:0")
             .args(args);
+        for listener in [
+            "CARBON_TCP",
+            "CARBON_UDP",
+            "CARBON_PICKLE",
+            "STATSD_TCP",
+            "STATSD_UDP",
+        ] {
+            cmd.env(format!("SIGHTLINE_{listener}"), "127.0.0.1:0");
+        }
         cmd.envs(envs.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
@@ -56,16 +65,27 @@ impl Serve {
             stderr,
             http: "127.0.0.1:0".parse().unwrap(),
         };
-        let line = serve
-            .wait_for_line("listening")
-            .expect("the server never said it was listening");
+        if serve.wait_for_line("listener=\"http\"").is_none() {
+            panic!(
+                "the server never said it was listening:\n{}",
+                serve.stderr()
+            );
+        }
+        serve.http = serve.addr("http");
+        serve
+    }
+
+    /// Where the listener named `name` (`http`, `carbon_tcp`, ...) said it listens.
+    pub fn addr(&self, name: &str) -> SocketAddr {
+        let line = self
+            .wait_for_line(&format!("listener=\"{name}\""))
+            .expect("the listener is running");
         let addr = line
             .split("addr=")
             .nth(1)
             .and_then(|rest| rest.split_whitespace().next())
             .unwrap();
-        serve.http = addr.parse().unwrap();
-        serve
+        addr.parse().unwrap()
     }
 
     pub fn url(&self, path: &str) -> String {

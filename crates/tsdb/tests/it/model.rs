@@ -24,7 +24,7 @@ fn config(xff: f32) -> TsdbConfig {
     let rule = |name: &str, pattern: &str, method| AggregationRule {
         name: name.into(),
         pattern: pattern.into(),
-        x_files_factor: xff,
+        x_files_factor: f64::from(xff),
         method,
     };
     TsdbConfig {
