@@ -6,3 +6,5 @@ mod auth;
 mod compat;
 mod metrics;
 mod ops;
+mod peers;
+mod whisper;

@@ -21,19 +21,41 @@ const POINTS_A: usize = 100;
 
 fn session(client: &reqwest::blocking::Client, serve: &Serve) -> String {
     let body = json!({"username": "admin", "password": PASSWORD});
-    let response = client.post(serve.url("/api/v1/auth/login")).json(&body).send().unwrap();
+    let response = client
+        .post(serve.url("/api/v1/auth/login"))
+        .json(&body)
+        .send()
+        .unwrap();
     assert_eq!(response.status(), 200);
-    response.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned()
+    response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned()
 }
 
 fn metric(client: &reqwest::blocking::Client, serve: &Serve, name: &str) -> f64 {
-    let text = client.get(serve.url("/metrics")).send().unwrap().text().unwrap();
-    let line = text.lines().find(|l| l.starts_with(name) && l[name.len()..].starts_with(' ')).unwrap();
+    let text = client
+        .get(serve.url("/metrics"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))
+        .unwrap();
     line.rsplit(' ').next().unwrap().parse().unwrap()
 }
 
 fn line(series: usize, i: usize, t0: i64) -> String {
-    format!("durable.s{series} {} {}\n", (series * 1000 + i) as f64 + 0.25, t0 + (i as i64) * 10)
+    format!(
+        "durable.s{series} {} {}\n",
+        (series * 1000 + i) as f64 + 0.25,
+        t0 + (i as i64) * 10
+    )
 }
 
 #[test]
@@ -43,7 +65,10 @@ fn acknowledged_points_survive_kill_9() {
     let mut serve = Serve::start(dir.path(), &[], &envs);
     let client = reqwest::blocking::Client::new();
     let carbon = serve.addr("carbon_tcp");
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
     let t0 = now - now % 10 - (POINTS_A as i64) * 10 - 600;
 
     let mut a = String::new();
@@ -52,9 +77,14 @@ fn acknowledged_points_survive_kill_9() {
             a.push_str(&line(s, i, t0));
         }
     }
-    TcpStream::connect(carbon).unwrap().write_all(a.as_bytes()).unwrap();
+    TcpStream::connect(carbon)
+        .unwrap()
+        .write_all(a.as_bytes())
+        .unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
-    while metric(&client, &serve, "sightline_tsdb_points_written_total") < (SERIES * POINTS_A) as f64 {
+    while metric(&client, &serve, "sightline_tsdb_points_written_total")
+        < (SERIES * POINTS_A) as f64
+    {
         assert!(Instant::now() < deadline, "batch A was never written");
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -84,13 +114,33 @@ fn acknowledged_points_survive_kill_9() {
     let again = Serve::start(dir.path(), &[], &envs);
     let cookie = session(&client, &again);
     for s in 0..SERIES {
-        let url = again.url(&format!("/api/v1/series/fetch?name=durable.s{s}&from={}&until={}", t0 - 10, t0 + (POINTS_A as i64) * 10 - 10));
-        let fetched: Value = client.get(url).header("cookie", &cookie).send().unwrap().json().unwrap();
-        let values: Vec<f64> = fetched["values"].as_array().unwrap().iter().filter_map(Value::as_f64).collect();
-        let want: Vec<f64> = (0..POINTS_A).map(|i| (s * 1000 + i) as f64 + 0.25).collect();
+        let url = again.url(&format!(
+            "/api/v1/series/fetch?name=durable.s{s}&from={}&until={}",
+            t0 - 10,
+            t0 + (POINTS_A as i64) * 10 - 10
+        ));
+        let fetched: Value = client
+            .get(url)
+            .header("cookie", &cookie)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        let values: Vec<f64> = fetched["values"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(Value::as_f64)
+            .collect();
+        let want: Vec<f64> = (0..POINTS_A)
+            .map(|i| (s * 1000 + i) as f64 + 0.25)
+            .collect();
         assert_eq!(values, want, "series {s} after kill -9");
     }
     let log = again.stderr();
-    assert!(log.contains("replayed the metric WAL"), "recovery came from the WAL:\n{log}");
+    assert!(
+        log.contains("replayed the metric WAL"),
+        "recovery came from the WAL:\n{log}"
+    );
     assert!(!log.contains("panicked"), "{log}");
 }

@@ -1,0 +1,48 @@
+//! Finding the real peers the tests run against (installed by `scripts/test`).
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+/// Where `scripts/test` installed the peers.
+pub fn peers_dir() -> PathBuf {
+    match std::env::var_os("SIGHTLINE_PEERS") {
+        Some(dir) => PathBuf::from(dir),
+        None => PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
+            .join(".cache/sightline/peers"),
+    }
+}
+
+/// The repository's root.
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The Python of the peers' venv, which has the real client libraries.
+pub fn python() -> PathBuf {
+    let python = peers_dir().join("venv/bin/python");
+    assert!(
+        python.exists(),
+        "{} is missing: run ./scripts/test, which installs the peers",
+        python.display()
+    );
+    python
+}
+
+/// Runs a script from `tests/peers/` with JSON on stdin; returns its JSON on stdout.
+pub fn run_python(script: &str, input: &serde_json::Value) -> serde_json::Value {
+    let mut child = Command::new(python())
+        .arg(repo().join("tests/peers").join(script))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start python");
+    serde_json::to_writer(child.stdin.take().unwrap(), input).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{script} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
