@@ -62,6 +62,7 @@ pub struct Handle {
     connections: TaskTracker,
     threads: Vec<ThreadHandle<()>>,
     writer: Option<ThreadHandle<()>>,
+    statsd: Arc<Statsd>,
     ready: Arc<AtomicBool>,
     telemetry: Arc<Telemetry>,
     db: ControlDb,
@@ -111,7 +112,7 @@ pub async fn start(
     };
     let http_stats = telemetry.listener(ListenerKind::Http.name());
     node.start_carbon(&listeners)?;
-    node.start_statsd(&listeners)?;
+    let statsd = node.start_statsd(&listeners)?;
     let state = http::AppState {
         config: Arc::new(config.clone()),
         clock: clock.clone(),
@@ -161,6 +162,7 @@ pub async fn start(
         connections,
         threads,
         writer: Some(writer),
+        statsd,
         ready,
         telemetry,
         db,
@@ -247,7 +249,7 @@ impl Node<'_> {
         Ok(())
     }
 
-    fn start_statsd(&mut self, listeners: &Listeners) -> Result<()> {
+    fn start_statsd(&mut self, listeners: &Listeners) -> Result<Arc<Statsd>> {
         let c = &self.config.statsd;
         let statsd = Statsd::new(
             c,
@@ -255,6 +257,7 @@ impl Node<'_> {
             self.clock.clone(),
             self.telemetry.listener("statsd_flush"),
         );
+        let statsd_for_handle = Arc::clone(&statsd);
         let flusher = statsd_listener::run_flusher(
             Arc::clone(&statsd),
             c.flush_interval.get(),
@@ -300,7 +303,7 @@ impl Node<'_> {
             self.tasks
                 .push((ListenerKind::StatsdTcp.name(), tokio::spawn(serve)));
         }
-        Ok(())
+        Ok(statsd_for_handle)
     }
 }
 
@@ -339,6 +342,11 @@ impl Handle {
         &self.tsdb
     }
 
+    /// Flushes statsd's aggregates now, as the flush interval would (for tests and tooling).
+    pub async fn flush_statsd(&self) {
+        self.statsd.flush().await;
+    }
+
     /// A future that completes when shutdown has been requested.
     pub fn shutdown_requested(&self) -> tokio_util::sync::WaitForCancellationFutureOwned {
         self.shutdown.clone().cancelled_owned()
@@ -369,18 +377,22 @@ impl Handle {
         }
         let threads = std::mem::take(&mut self.threads);
         let writer = self.writer.take();
-        let tsdb = self.tsdb.clone();
-        let stopped = tokio::task::spawn_blocking(move || {
+        // The last sink: with it and the tasks and threads gone, the writer drains and ends.
+        drop(self.statsd);
+        let drained = tokio::task::spawn_blocking(move || {
             for t in threads {
                 let _ = t.join();
             }
-            // Every sink is gone with the tasks and threads above, so the writer drains and ends.
             if let Some(w) = writer {
                 let _ = w.join();
             }
-            tsdb.close()
         });
-        match stopped.await {
+        if tokio::time::timeout_at(deadline, drained).await.is_err() {
+            tracing::warn!("ingest threads still busy when the shutdown grace ended");
+            cut.push("ingest");
+        }
+        let tsdb = self.tsdb.clone();
+        match tokio::task::spawn_blocking(move || tsdb.close()).await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => tracing::error!(error = %e, "could not close the metric store cleanly"),
             Err(e) => tracing::error!(error = %e, "metric store shutdown failed"),

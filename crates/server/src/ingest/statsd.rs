@@ -335,6 +335,16 @@ pub struct Statsd {
     /// Counters of the flush output itself, labelled `statsd_flush`.
     pub flush_stats: Arc<ListenerStats>,
     keys: InternalKeys,
+    backend: Mutex<BackendStats>,
+}
+
+/// etsy's graphite backend's own figures, reported at each flush about the flush before.
+#[derive(Debug, Default)]
+struct BackendStats {
+    last_flush: i64,
+    last_exception: i64,
+    flush_time_ms: f64,
+    flush_length: usize,
 }
 
 #[derive(Debug)]
@@ -362,6 +372,10 @@ impl Statsd {
         for key in [&keys.packets, &keys.metrics, &keys.bad_lines] {
             aggregates.init_counter(key);
         }
+        let backend = Mutex::new(BackendStats {
+            last_flush: clock.now().as_secs(),
+            ..BackendStats::default()
+        });
         Arc::new(Statsd {
             settings,
             aggregates: Mutex::new(aggregates),
@@ -369,6 +383,7 @@ impl Statsd {
             clock,
             flush_stats,
             keys,
+            backend,
         })
     }
 
@@ -421,10 +436,34 @@ impl Statsd {
         let names = &self.settings.names;
         batch.push(&names.own("graphiteStats.calculationtime"), ts, elapsed_ms);
         batch.push(&names.own("processing_time"), ts, elapsed_ms);
+        let previous = {
+            let b = self.backend.lock().unwrap_or_else(|p| p.into_inner());
+            [
+                ("last_exception", b.last_exception as f64),
+                ("last_flush", b.last_flush as f64),
+                ("flush_time", b.flush_time_ms),
+                ("flush_length", b.flush_length as f64),
+            ]
+        };
+        for (what, value) in previous {
+            batch.push(&names.own(&format!("graphiteStats.{what}")), ts, value);
+        }
+        // What etsy's text protocol would have sent: `name value ts\n` per point.
+        let length: usize = batch
+            .iter()
+            .map(|p| p.name.len() + format!(" {} {ts}\n", p.value).len())
+            .sum();
         self.flush_stats
             .received
             .fetch_add(batch.len() as u64, Ordering::Relaxed);
-        if self.sink.send(batch, &self.flush_stats).await.is_err() {
+        let sending = Instant::now();
+        let sent = self.sink.send(batch, &self.flush_stats).await.is_ok();
+        let mut b = self.backend.lock().unwrap_or_else(|p| p.into_inner());
+        b.flush_time_ms = sending.elapsed().as_millis() as f64;
+        b.flush_length = length;
+        b.last_flush = ts;
+        if !sent {
+            b.last_exception = ts;
             tracing::warn!("the metric store closed before a statsd flush");
         }
     }

@@ -3,8 +3,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod auth;
+mod clients;
+mod collectd;
 mod compat;
 mod metrics;
 mod ops;
 mod peers;
+mod statsd_etsy;
 mod whisper;

@@ -44,7 +44,7 @@ async fn send_tcp(server: &TestServer, kind: ListenerKind, bytes: &[u8]) -> bool
 #[tokio::test]
 async fn carbon_lines_good_bad_and_odd() {
     let server = start_server().await;
-    let t = now() - now() % 10;
+    let t = now() - now() % 10 - 20;
     let text = format!(
         "servers.web1.cpu 12.5 {t}\r\n\
          this line is garbage\n\

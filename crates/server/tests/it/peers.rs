@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 /// Where `scripts/test` installed the peers.
-pub fn peers_dir() -> PathBuf {
+pub(crate) fn peers_dir() -> PathBuf {
     match std::env::var_os("SIGHTLINE_PEERS") {
         Some(dir) => PathBuf::from(dir),
         None => PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
@@ -13,12 +13,12 @@ pub fn peers_dir() -> PathBuf {
 }
 
 /// The repository's root.
-pub fn repo() -> PathBuf {
+pub(crate) fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
 /// The Python of the peers' venv, which has the real client libraries.
-pub fn python() -> PathBuf {
+pub(crate) fn python() -> PathBuf {
     let python = peers_dir().join("venv/bin/python");
     assert!(
         python.exists(),
@@ -29,7 +29,7 @@ pub fn python() -> PathBuf {
 }
 
 /// Runs a script from `tests/peers/` with JSON on stdin; returns its JSON on stdout.
-pub fn run_python(script: &str, input: &serde_json::Value) -> serde_json::Value {
+pub(crate) fn run_python(script: &str, input: &serde_json::Value) -> serde_json::Value {
     let mut child = Command::new(python())
         .arg(repo().join("tests/peers").join(script))
         .stdin(Stdio::piped())

@@ -65,10 +65,7 @@ fn acknowledged_points_survive_kill_9() {
     let mut serve = Serve::start(dir.path(), &[], &envs);
     let client = reqwest::blocking::Client::new();
     let carbon = serve.addr("carbon_tcp");
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
+    let now = model::Clock::now(&model::SystemClock).as_secs();
     let t0 = now - now % 10 - (POINTS_A as i64) * 10 - 600;
 
     let mut a = String::new();
