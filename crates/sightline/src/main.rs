@@ -5,6 +5,7 @@
 //! server. Every failure ends in one line on stderr and exit code 1, never a backtrace.
 
 mod admin;
+mod bench;
 mod config_load;
 mod demo;
 mod logging;
@@ -38,6 +39,9 @@ enum Command {
     Config(admin::ConfigCommand),
     /// Send realistic traffic (metrics, and more as listeners arrive) to a running server.
     Demo(demo::DemoArgs),
+    /// Send synthetic load to a running server (ours or a peer) to measure it.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
 }
 
 /// Where the configuration comes from; shared by every subcommand that reads it.
@@ -75,6 +79,7 @@ fn main() -> ExitCode {
         Command::User(cmd) => admin::user(cmd),
         Command::Config(cmd) => admin::config(cmd),
         Command::Demo(args) => demo::run(args),
+        Command::Bench(cmd) => bench::run(cmd),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -7,17 +7,21 @@
 //! the encoded stream when read. A head is one *generation*: when it is frozen for flushing, a
 //! new one takes its place, and reads consult both until the flush lands.
 
+use std::collections::BTreeMap;
+
 use crate::gorilla::{Decoder, Encoder};
 use crate::index::SeriesId;
 
-/// One (series, tier)'s points since the last flush.
+/// One (series, tier)'s points since the last flush. An empty chunk allocates nothing.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Chunk {
     encoded: Encoder,
     first_slot: i64,
-    pending: Option<(i64, f64)>,
-    out_of_order: Vec<(i64, f64)>,
     min_slot: i64,
+    pending: Option<(i64, f64)>,
+    /// Boxed so the (nearly always absent) list costs 8 bytes per series, not 24.
+    #[allow(clippy::box_collection)]
+    out_of_order: Option<Box<Vec<(i64, f64)>>>,
 }
 
 impl Chunk {
@@ -37,14 +41,24 @@ impl Chunk {
             }
             Some(_) => {
                 self.min_slot = self.min_slot.min(slot);
-                self.out_of_order.push((slot, value));
+                self.out_of_order
+                    .get_or_insert_with(Box::default)
+                    .push((slot, value));
             }
         }
         self.heap_size().saturating_sub(before)
     }
 
     fn heap_size(&self) -> usize {
-        self.encoded.heap_size() + self.out_of_order.capacity() * 16
+        self.encoded.heap_size()
+            + self
+                .out_of_order
+                .as_ref()
+                .map_or(0, |v| 24 + v.capacity() * 16)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.pending.is_none()
     }
 
     /// Every point, sorted by slot, one per slot, the last received winning.
@@ -52,10 +66,7 @@ impl Chunk {
         let mut out: Vec<(i64, f64)> =
             Decoder::new(self.encoded.bytes(), self.encoded.count(), self.first_slot).collect();
         out.extend(self.pending);
-        if self.out_of_order.is_empty() {
-            return out;
-        }
-        for &(slot, value) in &self.out_of_order {
+        for &(slot, value) in self.out_of_order.iter().flat_map(|v| v.iter()) {
             match out.binary_search_by_key(&slot, |p| p.0) {
                 Ok(i) => out[i].1 = value,
                 Err(i) => out.insert(i, (slot, value)),
@@ -70,17 +81,14 @@ impl Chunk {
     }
 }
 
-/// The chunks of one series: usually just tier 0, sometimes more for backfilled points.
-#[derive(Debug, Clone, Default)]
-struct SeriesHead {
-    tiers: Vec<(u8, Chunk)>,
-}
-
-/// One generation of in-memory points.
+/// One generation of in-memory points. Tier 0, where nearly every point goes, is a flat vector
+/// indexed by series id; points written straight into coarser tiers (backfills of old data)
+/// live in a small ordered map beside it.
 #[derive(Debug, Default)]
 pub(crate) struct Head {
     pub generation: u64,
-    series: Vec<SeriesHead>,
+    tier0: Vec<Chunk>,
+    coarser: BTreeMap<(SeriesId, u8), Chunk>,
     bytes: usize,
     points: u64,
 }
@@ -94,39 +102,34 @@ impl Head {
     }
 
     pub(crate) fn append(&mut self, id: SeriesId, tier: u8, slot: i64, value: f64) {
-        let index = id as usize;
-        if index >= self.series.len() {
-            self.series.resize_with(index + 1, SeriesHead::default);
-        }
-        let series = &mut self.series[index];
-        let chunk = match series.tiers.iter().position(|(t, _)| *t == tier) {
-            Some(i) => &mut series.tiers[i].1,
-            None => {
-                series.tiers.push((tier, Chunk::default()));
-                self.bytes += std::mem::size_of::<(u8, Chunk)>();
-                &mut series
-                    .tiers
-                    .last_mut()
-                    .map(|(_, c)| c)
-                    .expect("just pushed")
+        let chunk = if tier == 0 {
+            let index = id as usize;
+            if index >= self.tier0.len() {
+                self.tier0.resize_with(index + 1, Chunk::default);
             }
+            &mut self.tier0[index]
+        } else {
+            if !self.coarser.contains_key(&(id, tier)) {
+                self.bytes += std::mem::size_of::<Chunk>() + 32;
+            }
+            self.coarser.entry((id, tier)).or_default()
         };
         self.bytes += chunk.append(slot, value);
         self.points += 1;
     }
 
     pub(crate) fn chunk(&self, id: SeriesId, tier: u8) -> Option<&Chunk> {
-        let series = self.series.get(id as usize)?;
-        series
-            .tiers
-            .iter()
-            .find(|(t, _)| *t == tier)
-            .map(|(_, c)| c)
+        let chunk = if tier == 0 {
+            self.tier0.get(id as usize)?
+        } else {
+            self.coarser.get(&(id, tier))?
+        };
+        (!chunk.is_empty()).then_some(chunk)
     }
 
     /// Approximate heap bytes held.
     pub(crate) fn bytes(&self) -> usize {
-        self.bytes + self.series.capacity() * std::mem::size_of::<SeriesHead>()
+        self.bytes + self.tier0.capacity() * std::mem::size_of::<Chunk>()
     }
 
     pub(crate) fn points(&self) -> u64 {
@@ -137,12 +140,25 @@ impl Head {
         self.points == 0
     }
 
-    /// Every chunk, in series id order.
+    /// Every non-empty chunk, in (series id, tier) order.
     pub(crate) fn chunks(&self) -> impl Iterator<Item = (SeriesId, u8, &Chunk)> {
-        self.series.iter().enumerate().flat_map(|(id, s)| {
-            s.tiers
-                .iter()
-                .map(move |(tier, c)| (id as SeriesId, *tier, c))
+        let mut coarser = self.coarser.iter().peekable();
+        let mut tier0 = self
+            .tier0
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| !c.is_empty())
+            .peekable();
+        std::iter::from_fn(move || {
+            let next_coarser = coarser.peek().map(|((id, _), _)| *id);
+            match (tier0.peek(), next_coarser) {
+                (Some((id, _)), Some(c)) if (*id as SeriesId) > c => {
+                    coarser.next().map(|((id, t), ch)| (*id, *t, ch))
+                }
+                (Some(_), _) => tier0.next().map(|(id, ch)| (id as SeriesId, 0, ch)),
+                (None, Some(_)) => coarser.next().map(|((id, t), ch)| (*id, *t, ch)),
+                (None, None) => None,
+            }
         })
     }
 }

@@ -2,7 +2,8 @@
 //!
 //! Layout (integers little-endian):
 //! - `SLTSEG01`, the magic;
-//! - one block per series, in id order: its points Gorilla-encoded (see `gorilla`);
+//! - one block per series, in id order: its points, Gorilla or decimal coded (see
+//!   `gorilla::encode_block`);
 //! - the index: per series `id u32, offset u64, len u32, count u32, first_slot i64,
 //!   last_slot i64` (36 bytes), sorted by id;
 //! - the sparse index: the id of every 64th index entry;
@@ -20,7 +21,7 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, IoContext, Result};
-use crate::gorilla::{Decoder, Encoder};
+use crate::gorilla::{decode_block, encode_block};
 use crate::index::SeriesId;
 use crate::wal::sync_dir;
 
@@ -114,17 +115,13 @@ impl SegmentWriter {
             self.entries.last().is_none_or(|e| e.id < id),
             "ids must ascend"
         );
-        let mut encoder = Encoder::new();
-        for (slot, value) in points {
-            encoder.push(*slot, *value);
-        }
-        let bytes = encoder.bytes();
-        self.out.write_all(bytes).at(&self.tmp)?;
+        let bytes = encode_block(points);
+        self.out.write_all(&bytes).at(&self.tmp)?;
         self.entries.push(Entry {
             id,
             offset: self.offset,
             len: bytes.len() as u32,
-            count: encoder.count(),
+            count: points.len() as u32,
             first_slot: first.0,
             last_slot: last.0,
         });
@@ -281,7 +278,7 @@ impl Segment {
         self.file
             .read_exact_at(&mut block, entry.offset)
             .at(&self.path)?;
-        let points: Vec<_> = Decoder::new(&block, entry.count, entry.first_slot).collect();
+        let points = decode_block(&block, entry.count, entry.first_slot).unwrap_or_default();
         if points.len() != entry.count as usize
             || points.last().map(|p| p.0) != Some(entry.last_slot)
         {

@@ -26,9 +26,9 @@ use tsdb::Tsdb;
 
 use crate::telemetry::ListenerStats;
 
-/// Batches waiting for the writer, at most. With batches of a read buffer's lines this bounds
-/// the queue to some tens of megabytes.
-const QUEUE_BATCHES: usize = 512;
+/// Batches waiting for the writer, at most. A batch is one read buffer's lines (up to about
+/// 1,500 points), so this bounds the queue to about 100,000 points and a few megabytes.
+const QUEUE_BATCHES: usize = 64;
 
 /// One batch on its way to the store.
 #[derive(Debug)]
