@@ -6,7 +6,13 @@ use std::hint::black_box;
 fn carbon_lines(n: usize) -> Vec<u8> {
     let mut out = String::new();
     for i in 0..n {
-        out.push_str(&format!("servers.web{:03}.cpu.user {}.{} {}\n", i % 500, i % 100, i % 7, 1_700_000_000 + i / 500 * 10));
+        out.push_str(&format!(
+            "servers.web{:03}.cpu.user {}.{} {}\n",
+            i % 500,
+            i % 100,
+            i % 7,
+            1_700_000_000 + i / 500 * 10
+        ));
     }
     out.into_bytes()
 }
@@ -43,7 +49,9 @@ fn statsd(c: &mut Criterion) {
         b.iter(|| {
             let mut n = 0;
             for line in &lines {
-                wire::statsd::decode_line(black_box(line.as_bytes()), &mut |r| n += usize::from(r.is_ok()));
+                wire::statsd::decode_line(black_box(line.as_bytes()), &mut |r| {
+                    n += usize::from(r.is_ok())
+                });
             }
             n
         })
@@ -53,11 +61,17 @@ fn statsd(c: &mut Criterion) {
 
 fn pickle(c: &mut Criterion) {
     let names: Vec<String> = (0..500).map(|i| format!("relay.host{i}.metric")).collect();
-    let points: Vec<(&str, i64, f64)> = names.iter().enumerate().map(|(i, n)| (n.as_str(), 1_700_000_000 + i as i64, i as f64 * 0.5)).collect();
+    let points: Vec<(&str, i64, f64)> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.as_str(), 1_700_000_000 + i as i64, i as f64 * 0.5))
+        .collect();
     let frame = wire::pickle::encode_frame(&points);
     let mut group = c.benchmark_group("pickle");
     group.throughput(Throughput::Elements(500));
-    group.bench_function("decode a 500-point frame", |b| b.iter(|| wire::pickle::decode_frame(black_box(&frame[4..])).map(|v| v.len())));
+    group.bench_function("decode a 500-point frame", |b| {
+        b.iter(|| wire::pickle::decode_frame(black_box(&frame[4..])).map(|v| v.len()))
+    });
     group.finish();
 }
 

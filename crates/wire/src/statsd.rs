@@ -159,8 +159,9 @@ fn is_ignored_field(field: &str) -> bool {
 
 /// The text of the first `|#tags` field.
 fn find_tags(text: &str) -> Option<&str> {
-    let after = &text[text.find("|#")? + 2..];
-    Some(&after[..after.find('|').unwrap_or(after.len())])
+    let at = memchr::memmem::find(text.as_bytes(), b"|#")?;
+    let after = &text[at + 2..];
+    Some(&after[..memchr::memchr(b'|', after.as_bytes()).unwrap_or(after.len())])
 }
 
 fn decode_value<'a>(value: &'a str, kind: &str) -> Result<StatsdValue<'a>, ParseError> {
@@ -250,7 +251,21 @@ fn sanitize(text: &str, extra_allowed: &[char]) -> String {
 }
 
 /// The metric key: the sanitised name, then the tags as canonical Graphite tags.
+/// Whether a key needs no sanitising and is already a canonical Graphite path, the usual case.
+fn is_clean_key(raw: &str) -> bool {
+    let bytes = raw.as_bytes();
+    let allowed = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.');
+    !bytes.is_empty()
+        && bytes.iter().all(allowed)
+        && bytes[0] != b'.'
+        && bytes[bytes.len() - 1] != b'.'
+        && memchr::memmem::find(bytes, b"..").is_none()
+}
+
 fn metric_key<'a>(raw: &'a str, tags: Option<&str>) -> Result<Cow<'a, str>, ParseError> {
+    if tags.is_none() && is_clean_key(raw) {
+        return Ok(Cow::Borrowed(raw));
+    }
     let name = sanitize(raw, &[]);
     if name.trim_matches('.').is_empty() {
         return Err(bad("empty key"));

@@ -30,23 +30,28 @@ pub struct Aggregates {
     pub events: u64,
 }
 
-fn entry<'a, V: Default>(map: &'a mut FxHashMap<Box<str>, V>, key: &str) -> &'a mut V {
-    if !map.contains_key(key) {
-        map.insert(Box::from(key), V::default());
+/// Applies `f` to the value under `key`, inserting a default first if there is none. One hash
+/// lookup for a key already seen (the usual case), and the key is copied only when new.
+fn update<V: Default>(map: &mut FxHashMap<Box<str>, V>, key: &str, f: impl FnOnce(&mut V)) {
+    match map.get_mut(key) {
+        Some(v) => f(v),
+        None => {
+            let mut v = V::default();
+            f(&mut v);
+            map.insert(Box::from(key), v);
+        }
     }
-    map.get_mut(key)
-        .unwrap_or_else(|| unreachable!("inserted above"))
 }
 
 impl Aggregates {
     /// Starts a counter at zero, as etsy does for its own counters, so it is always flushed.
     pub fn init_counter(&mut self, key: &str) {
-        *entry(&mut self.counters, key) = 0.0;
+        update(&mut self.counters, key, |x| *x = 0.0);
     }
 
     /// Counts statsd's own internal counter `name` (under the stats prefix) by one.
     pub fn count_internal(&mut self, key: &str) {
-        *entry(&mut self.counters, key) += 1.0;
+        update(&mut self.counters, key, |x| *x += 1.0);
     }
 
     /// Adds one metric sample.
@@ -54,39 +59,44 @@ impl Aggregates {
         let key = metric.key.as_ref();
         match &metric.value {
             StatsdValue::Counter(v) => {
-                *entry(&mut self.counters, key) += v * (1.0 / metric.sample_rate)
+                update(&mut self.counters, key, |x| {
+                    *x += v * (1.0 / metric.sample_rate)
+                });
             }
             StatsdValue::Timer(v) => {
-                entry(&mut self.timers, key).push(*v);
-                *entry(&mut self.timer_counters, key) += 1.0 / metric.sample_rate;
+                update(&mut self.timers, key, |t| t.push(*v));
+                update(&mut self.timer_counters, key, |x| {
+                    *x += 1.0 / metric.sample_rate
+                });
             }
             StatsdValue::Gauge(v) => {
                 self.touch_gauge(key, settings);
-                *entry(&mut self.gauges, key) = *v;
+                update(&mut self.gauges, key, |x| *x = *v);
             }
             StatsdValue::GaugeDelta(v) => {
                 self.touch_gauge(key, settings);
-                *entry(&mut self.gauges, key) += v;
+                update(&mut self.gauges, key, |x| *x += v);
             }
             StatsdValue::Set(v) => {
-                let set = entry(&mut self.sets, key);
-                if !set.contains(v.as_ref()) {
-                    set.insert(Box::from(v.as_ref()));
-                }
+                update(&mut self.sets, key, |set| {
+                    if !set.contains(v.as_ref()) {
+                        set.insert(Box::from(v.as_ref()));
+                    }
+                });
             }
         }
     }
 
     fn touch_gauge(&mut self, key: &str, settings: &StatsdSettings) {
         if settings.delete_gauges {
-            *entry(&mut self.gauges_ttl, key) = settings.gauges_max_ttl;
+            update(&mut self.gauges_ttl, key, |x| *x = settings.gauges_max_ttl);
         }
     }
 
     /// Sets a gauge outright (service checks).
     pub fn set_gauge(&mut self, key: &str, value: f64, settings: &StatsdSettings) {
         self.touch_gauge(key, settings);
-        *entry(&mut self.gauges, key) = value;
+        update(&mut self.gauges, key, |x| *x = value);
     }
 
     /// Emits every metric as `(name, value)` at flush time `ts` (seconds), then resets.
