@@ -256,6 +256,10 @@ impl Node<'_> {
             self.sink.clone(),
             self.clock.clone(),
             self.telemetry.listener("statsd_flush"),
+            self.telemetry.counter(
+                "sightline_statsd_events_total",
+                "DogStatsD events received (kept as counts until the events store takes them).",
+            ),
         );
         let statsd_for_handle = Arc::clone(&statsd);
         let flusher = statsd_listener::run_flusher(

@@ -49,10 +49,19 @@ impl ListenerStats {
     }
 }
 
-/// The registry of listener counters for one running server.
+/// A counter outside the listener families, registered by name.
+#[derive(Debug)]
+struct NamedCounter {
+    name: &'static str,
+    help: &'static str,
+    value: Arc<AtomicU64>,
+}
+
+/// The registry of counters for one running server.
 #[derive(Debug, Default)]
 pub struct Telemetry {
     listeners: RwLock<Vec<Arc<ListenerStats>>>,
+    counters: RwLock<Vec<NamedCounter>>,
 }
 
 impl Telemetry {
@@ -64,6 +73,26 @@ impl Telemetry {
             .unwrap_or_else(|p| p.into_inner())
             .push(Arc::clone(&stats));
         stats
+    }
+
+    /// Registers a counter rendered on `/metrics` as `name`, and returns it.
+    pub fn counter(&self, name: &'static str, help: &'static str) -> Arc<AtomicU64> {
+        let value = Arc::new(AtomicU64::new(0));
+        let mut counters = self.counters.write().unwrap_or_else(|p| p.into_inner());
+        counters.push(NamedCounter {
+            name,
+            help,
+            value: Arc::clone(&value),
+        });
+        value
+    }
+
+    /// Writes the registered counters.
+    pub fn write_counters(&self, w: &mut PromWriter) {
+        let counters = self.counters.read().unwrap_or_else(|p| p.into_inner());
+        for c in counters.iter() {
+            w.single(c.name, "counter", c.help, c.value.load(Ordering::Relaxed));
+        }
     }
 
     /// The names of every registered listener.

@@ -69,6 +69,7 @@ fn render_metrics(state: &AppState) -> String {
         );
     }
     state.telemetry.write_listeners(&mut w);
+    state.telemetry.write_counters(&mut w);
     w.family(
         "sightline_http_responses_total",
         "counter",

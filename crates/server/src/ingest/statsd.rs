@@ -336,6 +336,8 @@ pub struct Statsd {
     pub flush_stats: Arc<ListenerStats>,
     keys: InternalKeys,
     backend: Mutex<BackendStats>,
+    /// DogStatsD events received; counted until the events store takes them.
+    events: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// etsy's graphite backend's own figures, reported at each flush about the flush before.
@@ -360,6 +362,7 @@ impl Statsd {
         sink: MetricSink,
         clock: SharedClock,
         flush_stats: Arc<ListenerStats>,
+        events: Arc<std::sync::atomic::AtomicU64>,
     ) -> Arc<Statsd> {
         let settings = StatsdSettings::new(config);
         let p = &settings.prefix_stats;
@@ -384,6 +387,7 @@ impl Statsd {
             flush_stats,
             keys,
             backend,
+            events,
         })
     }
 
@@ -412,7 +416,9 @@ impl Statsd {
                     Ok(StatsdRecord::ServiceCheck(sc)) => {
                         agg.set_gauge(&sc.key, f64::from(sc.status), &self.settings)
                     }
-                    Ok(StatsdRecord::Event(_)) => agg.events += 1,
+                    Ok(StatsdRecord::Event(_)) => {
+                        self.events.fetch_add(1, Ordering::Relaxed);
+                    }
                     Err(e) => {
                         agg.count_internal(&self.keys.bad_lines);
                         stats.parse_errors.fetch_add(1, Ordering::Relaxed);

@@ -26,8 +26,6 @@ pub struct Aggregates {
     sets: FxHashMap<Box<str>, FxHashSet<Box<str>>>,
     /// The previous flush's timestamp, for `timestamp_lag`.
     last_flush: Option<i64>,
-    /// DogStatsD events seen, until the events store takes them.
-    pub events: u64,
 }
 
 /// Applies `f` to the value under `key`, inserting a default first if there is none. One hash

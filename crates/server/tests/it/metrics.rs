@@ -239,7 +239,7 @@ async fn statsd_udp_and_tcp_flush_with_etsy_names() {
     .await;
     let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
     let statsd = server.addr(ListenerKind::StatsdUdp);
-    socket.send_to(b"hits:1|c\nhits:2|c|@0.5\nlatency:320|ms\nlatency:100|ms\ntemp:21|g\nusers:alice|s\nusers:bob|s\nbad line", statsd).unwrap();
+    socket.send_to(b"hits:1|c\nhits:2|c|@0.5\nlatency:320|ms\nlatency:100|ms\ntemp:21|g\nusers:alice|s\nusers:bob|s\nbad line\n_e{4,6}:Ship|v1.2.3\n_sc|db.up|0", statsd).unwrap();
     assert!(send_tcp(&server, ListenerKind::StatsdTcp, b"tcp.hits:5|c\n").await);
     let t = now();
     let count = server
@@ -280,6 +280,20 @@ async fn statsd_udp_and_tcp_flush_with_etsy_names() {
         .wait_for_points("stats_counts.statsd.bad_lines_seen", t - 60, t + 60, 1)
         .await;
     assert!(bad.values.iter().flatten().any(|v| *v == 1.0), "{bad:?}");
+    let check = server
+        .wait_for_points("stats.gauges.db.up", t - 60, t + 60, 1)
+        .await;
+    assert_eq!(
+        check.values.iter().flatten().next(),
+        Some(&0.0),
+        "a service check is a gauge"
+    );
+    assert!(
+        server
+            .metrics()
+            .await
+            .contains("sightline_statsd_events_total 1\n")
+    );
 }
 
 #[tokio::test]

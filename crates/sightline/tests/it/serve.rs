@@ -325,3 +325,64 @@ fn no_secret_reaches_the_log() {
         );
     }
 }
+
+#[test]
+fn the_demo_fills_a_running_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let serve = Serve::start(dir.path(), &[], &[("SIGHTLINE_ADMIN_PASSWORD", PASSWORD)]);
+    let carbon = serve.addr("carbon_tcp").to_string();
+    let out = sightline(dir.path())
+        .args([
+            "demo",
+            "--carbon",
+            &carbon,
+            "--backfill",
+            "30m",
+            "--duration",
+            "0s",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let client = reqwest::blocking::Client::new();
+    let cookie = login(&client, &serve, PASSWORD).headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let listed: Value = client
+            .get(serve.url("/api/v1/series?match=servers.*.cpu.user"))
+            .header("cookie", &cookie)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        if listed["series"].as_array().unwrap().len() == 5 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{listed}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let revenue: Value = client
+        .get(serve.url("/api/v1/series/fetch?name=shop.revenue.eur&from=-30min"))
+        .header("cookie", &cookie)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let known = revenue["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| v.is_number())
+        .count();
+    assert!(known >= 170, "half an hour of 10 s points: {known}");
+}
