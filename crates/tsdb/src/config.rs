@@ -28,6 +28,8 @@ pub struct TsdbConfig {
     pub compaction_interval: HumanDuration,
     /// Points stamped further ahead of now than this are dropped.
     pub future_tolerance: HumanDuration,
+    /// Series the store holds at most; points of further new series are dropped and counted.
+    pub max_series: usize,
     /// A carbon `storage-schemas.conf` to read instead of `schemas`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub storage_schemas_file: Option<PathBuf>,
@@ -73,6 +75,7 @@ impl Default for TsdbConfig {
             head_max_age: HumanDuration::from_secs(600),
             compaction_interval: HumanDuration::from_secs(60),
             future_tolerance: HumanDuration::from_secs(600),
+            max_series: 10_000_000,
             storage_schemas_file: None,
             storage_aggregation_file: None,
             schemas: vec![SchemaRule {

@@ -48,6 +48,7 @@ pub struct TsdbStats {
     pub points_written: AtomicU64,
     pub points_too_old: AtomicU64,
     pub points_in_future: AtomicU64,
+    pub points_over_series_limit: AtomicU64,
     pub series_created: AtomicU64,
     pub wal_commits: AtomicU64,
     pub wal_errors: AtomicU64,
@@ -77,6 +78,8 @@ pub struct WriteOutcome {
     pub too_old: usize,
     /// Further ahead of now than `future_tolerance`.
     pub in_future: usize,
+    /// Of a new series when the store already holds `max_series`.
+    pub over_series_limit: usize,
     /// The WAL sequence to wait for with [`Tsdb::wait_durable`].
     pub seq: u64,
 }
@@ -211,7 +214,10 @@ impl Tsdb {
                     drop(index);
                     let created = self.create_series(point.name);
                     index = read(&inner.index);
-                    let Some(id) = created else { continue };
+                    let Some(id) = created else {
+                        outcome.over_series_limit += 1;
+                        continue;
+                    };
                     id
                 }
             };
@@ -257,6 +263,9 @@ impl Tsdb {
         stats
             .points_in_future
             .fetch_add(outcome.in_future as u64, Ordering::Relaxed);
+        stats
+            .points_over_series_limit
+            .fetch_add(outcome.over_series_limit as u64, Ordering::Relaxed);
         self.wake_if_head_full();
         Ok(outcome)
     }
@@ -267,6 +276,9 @@ impl Tsdb {
         let mut index = write(&self.inner.index);
         if let Some(id) = index.get(name) {
             return Some(id);
+        }
+        if index.len() >= self.inner.config.max_series {
+            return None;
         }
         let id = index.next_id();
         let def = SeriesDef {

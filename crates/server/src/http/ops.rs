@@ -127,6 +127,11 @@ fn write_tsdb(w: &mut PromWriter, tsdb: &tsdb::Tsdb) {
             &s.points_in_future,
         ),
         (
+            "sightline_tsdb_points_over_series_limit_total",
+            "Points of new series refused at tsdb.max_series.",
+            &s.points_over_series_limit,
+        ),
+        (
             "sightline_tsdb_series_created_total",
             "Series created.",
             &s.series_created,

@@ -159,7 +159,7 @@ fn write_one(tsdb: &Tsdb, ingest: Ingest, acks: &std::sync::mpsc::Sender<Pending
     match tsdb.write(&ingest.batch) {
         Ok(outcome) => {
             origin.dropped.fetch_add(
-                (outcome.too_old + outcome.in_future) as u64,
+                (outcome.too_old + outcome.in_future + outcome.over_series_limit) as u64,
                 Ordering::Relaxed,
             );
             if let Some(durable) = ingest.durable {

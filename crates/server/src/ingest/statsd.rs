@@ -68,6 +68,10 @@ pub struct StatsdConfig {
     pub histogram: Vec<HistogramRule>,
     /// Emit only these timer stats (`_percent` stands for every percentile); empty is all.
     pub calculated_timer_metrics: Vec<String>,
+    /// Distinct keys held between flushes, at most; samples of further new keys are dropped.
+    pub max_keys: usize,
+    /// Timer values held between flushes, at most; further values are dropped.
+    pub max_timer_samples: usize,
 }
 
 impl Default for StatsdConfig {
@@ -98,6 +102,8 @@ impl Default for StatsdConfig {
             prefix_stats: "statsd".into(),
             histogram: Vec::new(),
             calculated_timer_metrics: Vec::new(),
+            max_keys: 1_000_000,
+            max_timer_samples: 5_000_000,
         }
     }
 }
@@ -278,6 +284,8 @@ pub struct StatsdSettings {
     pub prefix_stats: String,
     pub histogram: Vec<(String, Vec<Option<f64>>)>,
     pub calculated_timer_metrics: Vec<String>,
+    pub max_keys: usize,
+    pub max_timer_samples: usize,
     pub names: Names,
 }
 
@@ -300,6 +308,8 @@ impl StatsdSettings {
                 .map(|h| (h.metric.clone(), h.bins.iter().map(|b| b.0).collect()))
                 .collect(),
             calculated_timer_metrics: c.calculated_timer_metrics.clone(),
+            max_keys: c.max_keys,
+            max_timer_samples: c.max_timer_samples,
             names: Names::new(c),
         }
     }
@@ -412,7 +422,11 @@ impl Statsd {
             wire::statsd::decode_line(line, &mut |record| {
                 stats.received.fetch_add(1, Ordering::Relaxed);
                 match record {
-                    Ok(StatsdRecord::Metric(m)) => agg.add(&m, &self.settings),
+                    Ok(StatsdRecord::Metric(m)) => {
+                        if !agg.add(&m, &self.settings) {
+                            stats.dropped.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
                     Ok(StatsdRecord::ServiceCheck(sc)) => {
                         agg.set_gauge(&sc.key, f64::from(sc.status), &self.settings)
                     }

@@ -26,6 +26,8 @@ pub struct Aggregates {
     sets: FxHashMap<Box<str>, FxHashSet<Box<str>>>,
     /// The previous flush's timestamp, for `timestamp_lag`.
     last_flush: Option<i64>,
+    /// Timer values held since the last flush.
+    timer_samples: usize,
 }
 
 /// Applies `f` to the value under `key`, inserting a default first if there is none. One hash
@@ -53,8 +55,13 @@ impl Aggregates {
     }
 
     /// Adds one metric sample.
-    pub fn add(&mut self, metric: &StatsdMetric<'_>, settings: &StatsdSettings) {
+    /// Adds one metric sample; false if a memory limit refused it (a new key beyond
+    /// `max_keys`, or a timer value beyond `max_timer_samples` in this interval).
+    pub fn add(&mut self, metric: &StatsdMetric<'_>, settings: &StatsdSettings) -> bool {
         let key = metric.key.as_ref();
+        if !self.has_room(key, &metric.value, settings) {
+            return false;
+        }
         match &metric.value {
             StatsdValue::Counter(v) => {
                 update(&mut self.counters, key, |x| {
@@ -83,6 +90,28 @@ impl Aggregates {
                 });
             }
         }
+        true
+    }
+
+    /// Whether one more sample fits within the memory limits.
+    fn has_room(&mut self, key: &str, value: &StatsdValue<'_>, settings: &StatsdSettings) -> bool {
+        let keys = self.counters.len() + self.timers.len() + self.gauges.len() + self.sets.len();
+        let is_new = match value {
+            StatsdValue::Counter(_) => !self.counters.contains_key(key),
+            StatsdValue::Timer(_) => !self.timers.contains_key(key),
+            StatsdValue::Gauge(_) | StatsdValue::GaugeDelta(_) => !self.gauges.contains_key(key),
+            StatsdValue::Set(_) => !self.sets.contains_key(key),
+        };
+        if is_new && keys >= settings.max_keys {
+            return false;
+        }
+        if let StatsdValue::Timer(_) = value {
+            if self.timer_samples >= settings.max_timer_samples {
+                return false;
+            }
+            self.timer_samples += 1;
+        }
+        true
     }
 
     fn touch_gauge(&mut self, key: &str, settings: &StatsdSettings) {
@@ -135,6 +164,7 @@ impl Aggregates {
     }
 
     fn reset(&mut self, settings: &StatsdSettings) {
+        self.timer_samples = 0;
         let internal = [".packets_received", ".metrics_received", ".bad_lines_seen"];
         if settings.delete_counters {
             self.counters

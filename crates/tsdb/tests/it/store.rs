@@ -110,3 +110,25 @@ fn retention_drops_whole_partitions_after_rolling_them_up() {
     );
     store.close().unwrap();
 }
+
+#[test]
+fn new_series_beyond_the_limit_are_refused_and_counted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(Timestamp::from_secs(NOW)));
+    let config = TsdbConfig {
+        max_series: 2,
+        ..TsdbConfig::default()
+    };
+    let store = Tsdb::open(tmp.path(), &config, clock).unwrap();
+    let outcome = store
+        .write(&batch(&[
+            ("a", NOW, 1.0),
+            ("b", NOW, 2.0),
+            ("c", NOW, 3.0),
+            ("a", NOW - 10, 4.0),
+        ]))
+        .unwrap();
+    assert_eq!((outcome.accepted, outcome.over_series_limit), (3, 1));
+    assert_eq!(store.usage().series, 2);
+    store.close().unwrap();
+}

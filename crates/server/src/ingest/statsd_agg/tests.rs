@@ -222,3 +222,39 @@ fn percent_names_print_like_javascript() {
     assert_eq!(clean_pct(99.9), "99_9");
     assert_eq!(clean_pct(-10.0), "top10");
 }
+
+#[test]
+fn memory_limits_refuse_new_keys_and_extra_timer_values() {
+    let s = settings(StatsdConfig {
+        max_keys: 2,
+        max_timer_samples: 3,
+        ..StatsdConfig::default()
+    });
+    let mut agg = Aggregates::default();
+    let metric = |key: &str, value| StatsdMetric {
+        key: Cow::Owned(key.into()),
+        value,
+        sample_rate: 1.0,
+    };
+    assert!(agg.add(&metric("a", StatsdValue::Counter(1.0)), &s));
+    assert!(agg.add(&metric("t", StatsdValue::Timer(1.0)), &s));
+    assert!(
+        !agg.add(&metric("new", StatsdValue::Counter(1.0)), &s),
+        "a third key"
+    );
+    assert!(
+        agg.add(&metric("a", StatsdValue::Counter(1.0)), &s),
+        "known keys still count"
+    );
+    assert!(agg.add(&metric("t", StatsdValue::Timer(2.0)), &s));
+    assert!(agg.add(&metric("t", StatsdValue::Timer(3.0)), &s));
+    assert!(
+        !agg.add(&metric("t", StatsdValue::Timer(4.0)), &s),
+        "a fourth timer value"
+    );
+    flush(&mut agg, &s, 100);
+    assert!(
+        agg.add(&metric("t", StatsdValue::Timer(5.0)), &s),
+        "the count starts again after a flush"
+    );
+}
