@@ -195,45 +195,73 @@ struct Node<'a> {
 }
 
 impl Node<'_> {
-    fn start_carbon(&mut self, listeners: &Listeners) -> Result<()> {
-        let c = &self.config.carbon;
-        let context = |kind: ListenerKind| CarbonContext {
+    /// Serves a TCP listener until shutdown, one task per connection running `handle`.
+    fn spawn_tcp<H, F>(
+        &mut self,
+        kind: ListenerKind,
+        listener: &std::net::TcpListener,
+        stats: Arc<telemetry::ListenerStats>,
+        allow: &[config::Cidr],
+        max_connections: usize,
+        handle: H,
+    ) -> Result<()>
+    where
+        H: Fn(tokio::net::TcpStream, SocketAddr) -> F + Send + Sync + 'static,
+        F: std::future::Future<Output = ()> + Send + 'static,
+    {
+        let serve = tcp::serve(
+            listener.try_clone()?,
+            stats,
+            allow.to_vec(),
+            max_connections,
+            self.shutdown.clone(),
+            self.connections.clone(),
+            handle,
+        );
+        self.tasks.push((kind.name(), tokio::spawn(serve)));
+        Ok(())
+    }
+
+    fn carbon_context(&self, kind: ListenerKind) -> CarbonContext {
+        CarbonContext {
             sink: self.sink.clone(),
             clock: self.clock.clone(),
             stats: self.telemetry.listener(kind.name()),
-            max_line: c.max_line_length.as_usize(),
+            max_line: self.config.carbon.max_line_length.as_usize(),
             shutdown: self.shutdown.clone(),
-        };
+        }
+    }
+
+    fn start_carbon(&mut self, listeners: &Listeners) -> Result<()> {
+        let c = &self.config.carbon;
         if let Some(l) = &listeners.carbon_tcp {
-            let ctx = context(ListenerKind::CarbonTcp);
-            let serve = tcp::serve(
-                l.try_clone()?,
-                Arc::clone(&ctx.stats),
-                c.allow.clone(),
+            let ctx = self.carbon_context(ListenerKind::CarbonTcp);
+            let stats = Arc::clone(&ctx.stats);
+            let handle = move |s, p| carbon::plaintext_connection(s, p, ctx.clone());
+            self.spawn_tcp(
+                ListenerKind::CarbonTcp,
+                l,
+                stats,
+                &c.allow,
                 c.max_connections,
-                self.shutdown.clone(),
-                self.connections.clone(),
-                move |s, p| carbon::plaintext_connection(s, p, ctx.clone()),
-            );
-            self.tasks
-                .push((ListenerKind::CarbonTcp.name(), tokio::spawn(serve)));
+                handle,
+            )?;
         }
         if let Some(l) = &listeners.carbon_pickle {
-            let ctx = context(ListenerKind::CarbonPickle);
-            let serve = tcp::serve(
-                l.try_clone()?,
-                Arc::clone(&ctx.stats),
-                c.allow.clone(),
+            let ctx = self.carbon_context(ListenerKind::CarbonPickle);
+            let stats = Arc::clone(&ctx.stats);
+            let handle = move |s, p| carbon::pickle_connection(s, p, ctx.clone());
+            self.spawn_tcp(
+                ListenerKind::CarbonPickle,
+                l,
+                stats,
+                &c.allow,
                 c.max_connections,
-                self.shutdown.clone(),
-                self.connections.clone(),
-                move |s, p| carbon::pickle_connection(s, p, ctx.clone()),
-            );
-            self.tasks
-                .push((ListenerKind::CarbonPickle.name(), tokio::spawn(serve)));
+                handle,
+            )?;
         }
         if let Some(socket) = &listeners.carbon_udp {
-            let ctx = context(ListenerKind::CarbonUdp);
+            let ctx = self.carbon_context(ListenerKind::CarbonUdp);
             let mut log = None;
             let stats = Arc::clone(&ctx.stats);
             let thread = udp::spawn(
@@ -284,28 +312,29 @@ impl Node<'_> {
         }
         if let Some(l) = &listeners.statsd_tcp {
             let stats = self.telemetry.listener(ListenerKind::StatsdTcp.name());
-            let (max_line, token) = (c.max_line_length.as_usize(), self.shutdown.clone());
-            let st = Arc::clone(&stats);
-            let serve = tcp::serve(
-                l.try_clone()?,
-                stats,
-                c.allow.clone(),
-                c.max_connections,
+            let (max_line, token, st) = (
+                c.max_line_length.as_usize(),
                 self.shutdown.clone(),
-                self.connections.clone(),
-                move |s, p| {
-                    statsd_listener::tcp_connection(
-                        s,
-                        p,
-                        Arc::clone(&statsd),
-                        Arc::clone(&st),
-                        max_line,
-                        token.clone(),
-                    )
-                },
+                Arc::clone(&stats),
             );
-            self.tasks
-                .push((ListenerKind::StatsdTcp.name(), tokio::spawn(serve)));
+            let handle = move |s, p| {
+                statsd_listener::tcp_connection(
+                    s,
+                    p,
+                    Arc::clone(&statsd),
+                    Arc::clone(&st),
+                    max_line,
+                    token.clone(),
+                )
+            };
+            self.spawn_tcp(
+                ListenerKind::StatsdTcp,
+                l,
+                stats,
+                &c.allow,
+                c.max_connections,
+                handle,
+            )?;
         }
         Ok(statsd_for_handle)
     }

@@ -189,6 +189,18 @@ impl TestServer {
         }
     }
 
+    /// The latest value of `name` in `[from, until]`, waiting (up to 10 s) for one to arrive.
+    pub async fn latest(&self, name: &str, from: i64, until: i64) -> f64 {
+        let fetched = self.wait_for_points(name, from, until, 1).await;
+        fetched
+            .values
+            .iter()
+            .flatten()
+            .last()
+            .copied()
+            .expect("a point")
+    }
+
     /// The `/metrics` page.
     pub async fn metrics(&self) -> String {
         let response = self

@@ -14,8 +14,7 @@ use crate::peers::run_python;
 const NOW: i64 = 1_700_000_000;
 
 async fn value(server: &TestServer, name: &str) -> f64 {
-    let fetched = server.wait_for_points(name, NOW - 10, NOW, 1).await;
-    fetched.values.iter().flatten().last().copied().unwrap()
+    server.latest(name, NOW - 10, NOW).await
 }
 
 #[tokio::test]

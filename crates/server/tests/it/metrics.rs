@@ -242,37 +242,37 @@ async fn statsd_udp_and_tcp_flush_with_etsy_names() {
     socket.send_to(b"hits:1|c\nhits:2|c|@0.5\nlatency:320|ms\nlatency:100|ms\ntemp:21|g\nusers:alice|s\nusers:bob|s\nbad line\n_e{4,6}:Ship|v1.2.3\n_sc|db.up|0", statsd).unwrap();
     assert!(send_tcp(&server, ListenerKind::StatsdTcp, b"tcp.hits:5|c\n").await);
     let t = now();
-    let count = server
-        .wait_for_points("stats_counts.hits", t - 60, t + 60, 1)
-        .await;
     assert_eq!(
-        count.values.iter().flatten().next(),
-        Some(&5.0),
+        server.latest("stats_counts.hits", t - 60, t + 60).await,
+        5.0,
         "1 + 2 at a 0.5 sample rate"
     );
-    let rate = server
-        .wait_for_points("stats.hits", t - 60, t + 60, 1)
-        .await;
     assert_eq!(
-        rate.values.iter().flatten().next(),
-        Some(&10.0),
+        server.latest("stats.hits", t - 60, t + 60).await,
+        10.0,
         "5 in half a second"
     );
-    let upper = server
-        .wait_for_points("stats.timers.latency.upper_90", t - 60, t + 60, 1)
-        .await;
-    assert_eq!(upper.values.iter().flatten().next(), Some(&320.0));
-    let mean = server
-        .wait_for_points("stats.timers.latency.mean", t - 60, t + 60, 1)
-        .await;
-    assert_eq!(mean.values.iter().flatten().next(), Some(&210.0));
+    assert_eq!(
+        server
+            .latest("stats.timers.latency.upper_90", t - 60, t + 60)
+            .await,
+        320.0
+    );
+    assert_eq!(
+        server
+            .latest("stats.timers.latency.mean", t - 60, t + 60)
+            .await,
+        210.0
+    );
     server
         .wait_for_points("stats.gauges.temp", t - 60, t + 60, 1)
         .await;
-    let users = server
-        .wait_for_points("stats.sets.users.count", t - 60, t + 60, 1)
-        .await;
-    assert_eq!(users.values.iter().flatten().next(), Some(&2.0));
+    assert_eq!(
+        server
+            .latest("stats.sets.users.count", t - 60, t + 60)
+            .await,
+        2.0
+    );
     server
         .wait_for_points("stats_counts.tcp.hits", t - 60, t + 60, 1)
         .await;
@@ -280,12 +280,9 @@ async fn statsd_udp_and_tcp_flush_with_etsy_names() {
         .wait_for_points("stats_counts.statsd.bad_lines_seen", t - 60, t + 60, 1)
         .await;
     assert!(bad.values.iter().flatten().any(|v| *v == 1.0), "{bad:?}");
-    let check = server
-        .wait_for_points("stats.gauges.db.up", t - 60, t + 60, 1)
-        .await;
     assert_eq!(
-        check.values.iter().flatten().next(),
-        Some(&0.0),
+        server.latest("stats.gauges.db.up", t - 60, t + 60).await,
+        0.0,
         "a service check is a gauge"
     );
     assert!(
