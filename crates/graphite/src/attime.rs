@@ -37,7 +37,8 @@ pub fn parse_at_time(text: &str, tz: &TimeZone, now: i64) -> Result<i64, String>
     };
     let base = parse_reference(reference, tz, now).map_err(|e| format!("`{text}`: {e}"))?;
     let delta = parse_offset(offset).map_err(|e| format!("`{text}`: {e}"))?;
-    Ok(base + delta)
+    base.checked_add(delta)
+        .ok_or_else(|| format!("`{text}` is out of range"))
 }
 
 fn looks_like_yyyymmdd(s: &str) -> bool {
@@ -118,8 +119,10 @@ fn parse_reference(reference: &str, tz: &TimeZone, now: i64) -> Result<i64, Stri
             let n = |range: std::ops::Range<usize>| r[range].parse::<i32>().unwrap_or(0);
             date = civil_date(n(0..4), n(4..6), n(6..8))?;
         }
-        r if r.len() >= 3 && MONTHS.contains(&&r[..3]) => date = month_day(r, date.year())?,
-        r if r.len() >= 3 && WEEKDAYS.contains(&&r[..3]) => {
+        r if r.get(..3).is_some_and(|m| MONTHS.contains(&m)) => {
+            date = month_day(r, date.year())?;
+        }
+        r if r.get(..3).is_some_and(|d| WEEKDAYS.contains(&d)) => {
             date = last_weekday(&now_local, &r[..3])?;
         }
         _ => return Err(format!("unknown day reference `{reference}`")),
@@ -138,7 +141,10 @@ fn time_of_day(reference: &str) -> Result<(u32, u32, &str), String> {
     if let Some(i) = rest.find(':').filter(|i| (1..3).contains(i)) {
         hour = rest[..i].parse().map_err(|_| bad())?;
         let end = (i + 3).min(rest.len());
-        minute = rest[i + 1..end].parse().map_err(|_| bad())?;
+        minute = rest
+            .get(i + 1..end)
+            .and_then(|m| m.parse().ok())
+            .ok_or_else(bad)?;
         rest = &rest[end..];
         if let Some(r) = rest.strip_prefix("am") {
             rest = r;

@@ -347,7 +347,12 @@ impl<'a> Parser<'a> {
                     self.pos = start;
                     return Err(self.error("unterminated string"));
                 }
-                Some(b'\\') => self.pos += 2.min(self.src.len() - self.pos),
+                Some(b'\\') => {
+                    self.pos += 1;
+                    if self.pos < self.src.len() {
+                        self.advance_char();
+                    }
+                }
                 Some(b) if b == quote => {
                     if self.src.as_bytes().get(self.pos + 1) == Some(&quote) {
                         self.pos += 2;

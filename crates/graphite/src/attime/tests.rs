@@ -22,6 +22,8 @@ fn relative_and_epoch() {
     assert_eq!(utc("1700000000"), Ok(1_700_000_000));
     assert!(utc("-5m").is_err(), "a bare m is an error in graphite-web");
     assert!(utc("-5x").is_err());
+    assert!(utc("now+9223372036854775807s").is_err());
+    assert!(utc("-999999999999999999y").is_err());
 }
 
 #[test]
@@ -63,4 +65,16 @@ fn offsets() {
     assert_eq!(parse_offset("-5min"), Ok(-300));
     assert_eq!(parse_offset(""), Ok(0));
     assert!(parse_offset("5").is_err());
+}
+
+proptest::proptest! {
+    #[test]
+    fn any_text_parses_or_errors_without_panicking(text in "\\PC{0,24}") {
+        let _ = utc(&text);
+    }
+
+    #[test]
+    fn time_like_text_never_panics(text in "[0-9:/+a-zé -]{0,16}") {
+        let _ = utc(&text);
+    }
 }

@@ -112,3 +112,27 @@ fn errors_point_at_the_position() {
     assert!(parse("").is_err());
     assert!(parse("a.b | c.d").is_err());
 }
+
+#[test]
+fn escapes_before_wide_characters_stay_on_char_boundaries() {
+    assert_eq!(
+        call(&parse("f('\\é')").unwrap()).args[0],
+        Expr::Str("\\é".into())
+    );
+    assert!(parse("f('\\é").is_err());
+    assert!(parse("a.é|").is_err());
+}
+
+proptest::proptest! {
+    #[test]
+    fn any_text_parses_or_errors_without_panicking(text in "\\PC{0,40}") {
+        if let Err(e) = parse(&text) {
+            let _ = e.to_string();
+        }
+    }
+
+    #[test]
+    fn grammar_like_text_never_panics(text in "[a-z(){},.'\"\\\\|=é 0-9*-]{0,30}") {
+        let _ = parse(&text).map_err(|e| e.to_string());
+    }
+}

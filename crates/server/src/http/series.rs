@@ -103,7 +103,7 @@ async fn fetch(
     ))
 }
 
-/// Epoch seconds, `now`, or `-<n><unit>`.
+/// Epoch seconds, `now`, or `-<n><unit>` with Graphite's units (`graphite::attime`).
 fn parse_time(text: &str, now: i64) -> Result<i64, String> {
     if text == "now" {
         return Ok(now);
@@ -112,18 +112,11 @@ fn parse_time(text: &str, now: i64) -> Result<i64, String> {
         return Ok(epoch);
     }
     let bad = || format!("`{text}` is not epoch seconds, `now` or `-<n><unit>`");
-    let rest = text.strip_prefix('-').ok_or_else(bad)?;
-    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-    let n: i64 = rest[..digits].parse().map_err(|_| bad())?;
-    let unit = match &rest[digits..] {
-        "s" | "sec" | "secs" => 1,
-        "min" | "mins" => 60,
-        "h" | "hour" | "hours" => 3_600,
-        "d" | "day" | "days" => 86_400,
-        "w" | "week" | "weeks" => 604_800,
-        _ => return Err(bad()),
-    };
-    Ok(now - n * unit)
+    if !text.starts_with('-') {
+        return Err(bad());
+    }
+    let offset = graphite::attime::parse_offset(text).map_err(|_| bad())?;
+    now.checked_add(offset).ok_or_else(bad)
 }
 
 #[cfg(test)]
