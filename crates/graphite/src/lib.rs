@@ -5,9 +5,21 @@
 //!   positions in every error.
 //! - [`attime`] reads `from`, `until` and `now` (`-6h`, `04:00_20240301`, `noon+yesterday`) and
 //!   the interval strings functions take, in the request's time zone.
+//! - [`eval`] evaluates targets against a [`eval::Source`], and [`functions`] holds the function
+//!   library with its declared parameters (which also answer `/functions`).
+//! - [`series`] is the series model; [`aggfunc`] and [`tagexpr`] the aggregation names and
+//!   `seriesByTag` expressions; [`render`] turns results into JSON, CSV and raw text with
+//!   graphite-web's `maxDataPoints` consolidation; [`pyfmt`] formats numbers as Python does.
 //!
 //! **Boundary:** this crate performs no I/O and knows nothing of the store's internals; series
 //! reach it through a source trait, and HTTP stays in `server`.
 
+pub mod aggfunc;
 pub mod attime;
+pub mod eval;
+pub mod functions;
 pub mod grammar;
+pub mod pyfmt;
+pub mod render;
+pub mod series;
+pub mod tagexpr;

@@ -21,6 +21,7 @@ pub mod config;
 mod datadir;
 pub mod db;
 mod error;
+pub mod graphite_source;
 pub mod http;
 pub mod ingest;
 mod listeners;

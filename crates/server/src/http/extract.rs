@@ -1,7 +1,9 @@
 //! Request extractors: who is calling, from where, and a JSON body with our error shape.
 //!
-//! A [`Principal`] comes from `Authorization: Bearer sl_api_…` or, failing that, from the
-//! `sightline_session` cookie. A present but bad credential is a 401 even if the other one
+//! A [`Principal`] comes from `Authorization: Bearer sl_api_…`, from `Authorization: Basic`
+//! with an API token as the password (what Grafana's Graphite data source sends when basic auth
+//! is configured; the user name is ignored) or, failing those, from the `sightline_session`
+//! cookie. A present but bad credential is a 401 even if the other one
 //! would have been valid, so a revoked token never silently falls back to a cookie.
 
 use std::net::{IpAddr, SocketAddr};
@@ -23,7 +25,8 @@ impl FromRequestParts<AppState> for Principal {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let auth = &state.auth;
-        if let Some(token) = bearer_token(&parts.headers) {
+        let basic = basic_password(&parts.headers);
+        if let Some(token) = bearer_token(&parts.headers).or(basic.as_deref()) {
             return match auth.api_token_principal(token).await? {
                 Some(principal) => Ok(principal),
                 None => {
@@ -78,6 +81,42 @@ pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
+/// The password of `Authorization: Basic base64(user:password)`.
+pub fn basic_password(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, encoded) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = String::from_utf8(base64_decode(encoded.trim())?).ok()?;
+    let (_, password) = decoded.split_once(':')?;
+    Some(password.to_owned())
+}
+
+/// Standard base64 (padding optional); `None` on any other character.
+fn base64_decode(text: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(text.len() * 3 / 4);
+    let mut acc = 0u32;
+    let mut bits = 0;
+    for c in text.bytes().filter(|&c| c != b'=') {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        };
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+        }
+    }
+    Some(out)
+}
+
 /// The value of cookie `name`, from any `Cookie` header.
 pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     for value in headers.get_all(header::COOKIE) {
@@ -117,5 +156,23 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
         let axum::Json(value) = axum::Json::<T>::from_request(req, state).await?;
         Ok(ApiJson(value))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_auth_password() {
+        let mut headers = HeaderMap::new();
+        // base64("grafana:sl_api_x")
+        headers.insert(
+            header::AUTHORIZATION,
+            "Basic Z3JhZmFuYTpzbF9hcGlfeA==".parse().unwrap(),
+        );
+        assert_eq!(basic_password(&headers).as_deref(), Some("sl_api_x"));
+        headers.insert(header::AUTHORIZATION, "Basic !!".parse().unwrap());
+        assert_eq!(basic_password(&headers), None);
     }
 }

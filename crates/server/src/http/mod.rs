@@ -8,6 +8,7 @@
 mod auth;
 pub mod error;
 pub mod extract;
+mod graphite;
 mod middleware;
 mod ops;
 mod series;
@@ -50,6 +51,7 @@ pub fn router(state: AppState) -> Router {
         .merge(ops::routes())
         .merge(auth::routes())
         .merge(series::routes())
+        .merge(graphite::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(max_body))
         .layer(axum::middleware::from_fn_with_state(

@@ -6,6 +6,7 @@ mod auth;
 mod clients;
 mod collectd;
 mod compat;
+mod graphite_golden;
 mod metrics;
 mod ops;
 mod peers;

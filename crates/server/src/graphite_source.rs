@@ -1,0 +1,121 @@
+//! The metric store as the Graphite engine's [`graphite::eval::Source`], and the index lookups
+//! the find and tags endpoints make.
+//!
+//! A path fetch resolves the pattern in the series index (sorted by name), releases the index,
+//! then reads each series with whisper's fetch semantics. A tag query starts from the most
+//! selective expression an empty value fails (an exact `tag=value` when there is one, otherwise
+//! the values of one tag matched against its regex), then checks every candidate's parsed tags
+//! against all the expressions.
+
+use graphite::eval::{Fetched, Source};
+use graphite::series::tags_of;
+use graphite::tagexpr::{Op, TagExpr};
+use tsdb::Tsdb;
+use tsdb::glob::PathPattern;
+use tsdb::index::{SeriesId, SeriesIndex};
+
+#[derive(Debug, Clone)]
+pub struct TsdbSource {
+    tsdb: Tsdb,
+}
+
+impl TsdbSource {
+    pub fn new(tsdb: Tsdb) -> TsdbSource {
+        TsdbSource { tsdb }
+    }
+
+    fn read(
+        &self,
+        ids: Vec<(SeriesId, String)>,
+        from: i64,
+        until: i64,
+    ) -> Result<Vec<Fetched>, String> {
+        let mut out = Vec::with_capacity(ids.len());
+        for (id, name) in ids {
+            let fetched = self
+                .tsdb
+                .fetch_id(id, from, until)
+                .map_err(|e| format!("reading `{name}`: {e}"))?;
+            if let Some(f) = fetched {
+                out.push(Fetched {
+                    name,
+                    start: f.start,
+                    end: f.end,
+                    step: f.step,
+                    values: f
+                        .values
+                        .into_iter()
+                        .map(|v| v.unwrap_or(f64::NAN))
+                        .collect(),
+                });
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl Source for TsdbSource {
+    fn fetch(&self, pattern: &str, from: i64, until: i64) -> Result<Vec<Fetched>, String> {
+        let compiled =
+            PathPattern::parse(pattern).map_err(|e| format!("invalid path `{pattern}`: {e}"))?;
+        let ids: Vec<(SeriesId, String)> = self
+            .tsdb
+            .index()
+            .matching(&compiled)
+            .into_iter()
+            .map(|(id, name)| (id, name.to_string()))
+            .collect();
+        self.read(ids, from, until)
+    }
+
+    fn fetch_tagged(
+        &self,
+        exprs: &[TagExpr],
+        from: i64,
+        until: i64,
+    ) -> Result<Vec<Fetched>, String> {
+        let ids = {
+            let index = self.tsdb.index();
+            find_tagged(&index, exprs)
+        };
+        self.read(ids, from, until)
+    }
+}
+
+/// The tagged series matching every expression, sorted by name.
+pub fn find_tagged(index: &SeriesIndex, exprs: &[TagExpr]) -> Vec<(SeriesId, String)> {
+    let Some(seed) = exprs
+        .iter()
+        .filter(|e| !e.matches_missing())
+        .min_by_key(|e| match e.op {
+            Op::Eq => 0,
+            Op::Match => 1,
+            Op::NotEq | Op::NotMatch => 2,
+        })
+    else {
+        return Vec::new();
+    };
+    let mut candidates: Vec<SeriesId> = match seed.op {
+        Op::Eq => index.with_tag(&seed.tag, &seed.value).to_vec(),
+        _ => index
+            .tag_entries(&seed.tag)
+            .filter(|(value, _)| seed.matches_value(value))
+            .flat_map(|(_, ids)| ids.iter().copied())
+            .collect(),
+    };
+    candidates.sort_unstable();
+    candidates.dedup();
+    let mut out: Vec<(SeriesId, String)> = candidates
+        .into_iter()
+        .filter_map(|id| {
+            let name = index.name(id)?;
+            let tags = tags_of(name);
+            exprs
+                .iter()
+                .all(|e| e.matches(&tags))
+                .then(|| (id, name.to_string()))
+        })
+        .collect();
+    out.sort_by(|a, b| a.1.cmp(&b.1));
+    out
+}
