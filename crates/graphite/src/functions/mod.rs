@@ -356,12 +356,19 @@ fn validate(param: &Param, value: Value, func: &str) -> Result<Option<Value>> {
         (Ty::Integer | Ty::Node, _) => return Err(invalid(&value)),
         (Ty::IntOrInf, Value::Int(_)) => value,
         (Ty::IntOrInf, Value::Float(f)) if *f == f64::INFINITY => value,
+        (Ty::IntOrInf, Value::Str(s)) if s.eq_ignore_ascii_case("inf") => {
+            Value::Float(f64::INFINITY)
+        }
         (Ty::IntOrInf, _) => return Err(invalid(&value)),
         (Ty::Interval, Value::Str(s)) => {
             crate::attime::parse_offset(s).map_err(|_| invalid(&value))?;
             value
         }
         (Ty::Interval, _) => return Err(invalid(&value)),
+        (Ty::IntOrInterval, Value::Str(s)) => {
+            crate::attime::parse_offset(s).map_err(|_| invalid(&value))?;
+            value
+        }
         (Ty::SeriesList, Value::List(_)) => value,
         (Ty::SeriesList, _) => return Err(invalid(&value)),
         (Ty::SeriesLists, Value::Lists(_)) => value,

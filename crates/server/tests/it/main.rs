@@ -7,6 +7,7 @@ mod clients;
 mod collectd;
 mod compat;
 mod graphite_golden;
+mod graphite_grafana;
 mod metrics;
 mod ops;
 mod peers;

@@ -1,0 +1,364 @@
+//! The requests Grafana's Graphite data source makes, replayed as it sends them (shapes from
+//! grafana/grafana's `datasource.ts` and the Go backend's `query.go` and `healthcheck.go`).
+
+use serde_json::Value;
+
+use crate::graphite_golden::{NOW, golden_server};
+
+const FORM: &str = "application/x-www-form-urlencoded";
+
+fn form(pairs: &[(&str, &str)]) -> String {
+    serde_urlencoded::to_string(pairs).unwrap()
+}
+
+#[tokio::test]
+async fn grafana_panel_queries_find_and_variables() {
+    let server = golden_server().await;
+
+    // A panel: every target wrapped in aliasSub to carry its refId, six hours, the panel's width.
+    let body = form(&[
+        ("target", r#"aliasSub(servers.*.cpu, "(^.*$)", "\1 A")"#),
+        (
+            "target",
+            r#"aliasSub(sumSeries(servers.*.requests), "(^.*$)", "\1 B")"#,
+        ),
+        ("from", "-6h"),
+        ("until", "now"),
+        ("format", "json"),
+        ("maxDataPoints", "300"),
+        ("cacheTimeout", "60"),
+    ]);
+    let response = server
+        .post("/render")
+        .header("Content-Type", FORM)
+        .header("X-Dashboard-Id", "7")
+        .header("X-Panel-Id", "2")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let series: Vec<Value> = response.json().await.unwrap();
+    let names: Vec<&str> = series
+        .iter()
+        .map(|s| s["target"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "servers.db1.cpu A",
+            "servers.web1.cpu A",
+            "servers.web2.cpu A",
+            "sumSeries(servers.*.requests) B"
+        ]
+    );
+    for s in &series {
+        // Grafana splits the name on its last space to find the refId.
+        let (_, ref_id) = s["target"].as_str().unwrap().rsplit_once(' ').unwrap();
+        assert!(ref_id == "A" || ref_id == "B");
+        let points = s["datapoints"].as_array().unwrap();
+        assert!(
+            points.len() <= 300 && points.len() > 250,
+            "{} points",
+            points.len()
+        );
+        let ts: Vec<i64> = points.iter().map(|p| p[1].as_i64().unwrap()).collect();
+        let step = ts[1] - ts[0];
+        assert_eq!(step % 10, 0, "buckets are whole multiples of the 10 s step");
+        assert!(ts.windows(2).all(|w| w[1] - w[0] == step));
+        assert!(ts[0] >= NOW - 6 * 3600 && *ts.last().unwrap() <= NOW);
+        assert!(
+            points.iter().any(|p| p[0].is_f64()),
+            "the recent half hour has values"
+        );
+        assert!(s["tags"]["name"].is_string());
+    }
+
+    // The metric browser: a POST whose body is `query=` with the raw, unencoded pattern.
+    let response = server
+        .post(&format!("/metrics/find?from={}&until={}", NOW - 3600, NOW))
+        .header("Content-Type", FORM)
+        .body("query=servers.*")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["cache-control"], "no-cache");
+    let nodes: Vec<Value> = response.json().await.unwrap();
+    let texts: Vec<(&str, i64)> = nodes
+        .iter()
+        .map(|n| {
+            (
+                n["text"].as_str().unwrap(),
+                n["expandable"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(texts, [("db1", 1), ("web1", 1), ("web2", 1)]);
+    let leaves: Vec<Value> = server
+        .post("/metrics/find")
+        .header("Content-Type", FORM)
+        .body("query=servers.web1.*")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        leaves
+            .iter()
+            .all(|n| n["leaf"] == 1 && n["expandable"] == 0 && n["allowChildren"] == 0)
+    );
+    assert_eq!(leaves[0]["id"], "servers.web1.cpu");
+
+    // Template variables: expand(), tags() and tag_values().
+    let expanded: Value = server
+        .get(&format!(
+            "/metrics/expand?query=servers.*.cpu&from={}&until={}",
+            NOW - 3600,
+            NOW
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        expanded["results"],
+        serde_json::json!(["servers.db1.cpu", "servers.web1.cpu", "servers.web2.cpu"])
+    );
+    let tags: Value = server
+        .get("/tags/autoComplete/tags?expr=name%3Ddisk.used&limit=10000")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(tags, serde_json::json!(["dc", "server"]));
+    let values: Value = server
+        .get("/tags/autoComplete/values?tag=server&expr=dc%3Deast&expr=name%3D~disk&limit=10000")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(values, serde_json::json!(["web1", "web2"]));
+    let prefixed: Value = server
+        .get("/tags/autoComplete/values?tag=server&valuePrefix=d")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(prefixed, serde_json::json!(["db1"]));
+
+    // A tag-editor query rendered with groupByTags.
+    let body = form(&[
+        (
+            "target",
+            "seriesByTag('name=disk.used', 'dc=~e.*') | groupByTags('sum', 'dc')",
+        ),
+        ("from", "-10min"),
+        ("format", "json"),
+    ]);
+    let grouped: Vec<Value> = server
+        .post("/render")
+        .header("Content-Type", FORM)
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(grouped.len(), 1);
+    assert_eq!(grouped[0]["target"], "disk.used;dc=east");
+    assert_eq!(grouped[0]["tags"]["dc"], "east");
+}
+
+#[tokio::test]
+async fn grafana_backend_health_check_functions_and_version() {
+    let server = golden_server().await;
+    // The Go backend's health check: constantLine(100) over the last hour.
+    let body = form(&[
+        ("target", "constantLine(100)"),
+        ("from", &(NOW - 3600).to_string()),
+        ("until", &NOW.to_string()),
+        ("format", "json"),
+        ("maxDataPoints", "100"),
+    ]);
+    let response = server
+        .post("/render")
+        .header("Content-Type", FORM)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let series: Vec<Value> = response.json().await.unwrap();
+    let values: Vec<f64> = series[0]["datapoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p[0].as_f64().unwrap())
+        .collect();
+    assert_eq!(values, [100.0, 100.0, 100.0]);
+
+    // The function editor's list: valid JSON even where a default is infinite.
+    let text = server
+        .get("/functions")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!text.contains("Infinity"), "bare Infinity breaks Grafana");
+    // JavaScript reads graphite-web's `1e9999` as Infinity; serde refuses it, so swap it here.
+    assert!(
+        text.contains("1e9999"),
+        "keepLastValue's limit defaults to infinity"
+    );
+    let functions: Value = serde_json::from_str(&text.replace("1e9999", "1e308")).unwrap();
+    let all = functions.as_object().unwrap();
+    assert!(all.len() >= 140, "{} functions", all.len());
+    for name in [
+        "aliasSub",
+        "sumSeries",
+        "groupByTags",
+        "seriesByTag",
+        "summarize",
+        "movingAverage",
+    ] {
+        let f = &all[name];
+        assert_eq!(f["name"], name);
+        assert!(
+            f["group"].is_string()
+                && f["params"].is_array()
+                && f["function"].as_str().unwrap().starts_with(name)
+        );
+    }
+    let limit = &all["keepLastValue"]["params"][1];
+    assert_eq!(limit["name"], "limit");
+    assert_eq!(limit["default"], 1e308);
+    let grouped = server
+        .get("/functions?grouped=1")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let grouped: Value = serde_json::from_str(&grouped.replace("1e9999", "1e308")).unwrap();
+    assert!(grouped["Combine"]["sumSeries"].is_object());
+    assert_eq!(
+        server
+            .get("/functions/nonesuch")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+
+    let version = server
+        .get("/version")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(version, "1.1.10");
+    let events: Value = server
+        .get("/events/get_data?from=-1h&until=now&tags=deploy")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(events.as_array().is_some());
+}
+
+#[tokio::test]
+async fn graphite_api_needs_a_token_by_bearer_or_basic_auth() {
+    let server = golden_server().await;
+    let url = server.url("/render?target=servers.web1.cpu&from=-10min&format=json");
+    let plain = reqwest::Client::new();
+    assert_eq!(plain.get(&url).send().await.unwrap().status(), 401);
+    assert_eq!(
+        plain
+            .get(server.url("/metrics/find?query=*"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    let basic = plain
+        .get(&url)
+        .basic_auth("grafana", Some(&server.admin_token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(basic.status(), 200);
+    let wrong = plain
+        .get(&url)
+        .basic_auth("grafana", Some("sl_api_wrong"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    let bearer = plain
+        .get(&url)
+        .bearer_auth(&server.admin_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bearer.status(), 200);
+}
+
+#[tokio::test]
+async fn render_errors_say_what_and_where() {
+    let server = golden_server().await;
+    let cases = [
+        ("sumSeries(servers.web1.cpu", "position"),
+        ("nosuchFunction(servers.web1.cpu)", "nosuchFunction"),
+        ("scale(servers.web1.cpu)", "factor"),
+        ("movingAverage(servers.web1.cpu,'5m')", "windowSize"),
+        ("seriesByTag('dc=')", "non-empty"),
+        ("servers.[web", "servers.[web"),
+    ];
+    for (target, needle) in cases {
+        let body = form(&[("target", target), ("from", "-10min"), ("format", "json")]);
+        let response = server
+            .post("/render")
+            .header("Content-Type", FORM)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 400, "{target}");
+        let text = response.text().await.unwrap();
+        assert!(text.contains(needle), "{target}: {text}");
+    }
+    let response = server
+        .get("/render?target=servers.web1.cpu&from=-1h&until=-1h&format=json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    let response = server
+        .get("/render?target=servers.web1.cpu&from=yesterday-ish&format=json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    assert!(response.text().await.unwrap().contains("from"));
+}
