@@ -44,6 +44,7 @@ SERIES = [
     {"name": "servers.web1.requests", "values": counter(1000, 5, 150)},
     {"name": "servers.web2.requests", "values": counter(50, 2, 170)},
     {"name": "misc.negative", "values": ten(lambda i: None if i % 11 == 3 else (i % 9) - 4.25)},
+    {"name": "counters.wrap", "values": ten(lambda i: (i * 37) % 1000)},
     {"name": "misc.sparse", "values": ten(lambda i: float(i) if i % 8 == 0 else None)},
     # One old point, so the series exists (as its whisper file does) but is empty in the window.
     {"name": "misc.empty", "values": [1.0] + [None] * (N - 1)},
@@ -150,6 +151,54 @@ TARGETS = [
     "alias(color(scale(servers.web1.cpu,2),'blue'),'x')",
     # pipes and templates
     "servers.*.cpu|sumSeries()|alias('total')", "template(servers.$h.cpu,h='web1')",
+    # the rest of graphite-web's library
+    "holtWintersForecast(servers.web1.cpu,'15min','5min')", "holtWintersForecast(%s,'10min','2min')" % P,
+    "holtWintersConfidenceBands(servers.web1.cpu,3,'15min','5min')",
+    "holtWintersConfidenceBands(%s,2,'10min','2min')" % P,
+    "holtWintersConfidenceArea(servers.web1.cpu,3,'15min','5min')",
+    "holtWintersAberration(servers.web1.cpu,1,'15min','5min')",
+    "smartSummarize(%s,'1min')" % P, "smartSummarize(%s,'2min','max')" % P,
+    "smartSummarize(%s,'1min','average','minutes')" % P,
+    "aggregateLine(%s)" % P, "aggregateLine(%s,'max',true)" % P, "aggregateLine(misc.empty)",
+    "identity('clock')", "timeFunction('t',120)", "exp(misc.negative)", "add(%s,5)" % P,
+    "sigmoid(misc.negative)", "logit(scale(servers.db1.cpu,0.05))",
+    "multiplySeriesWithWildcards(servers.web*.*,1)", "diffSeriesLists(servers.*.cpu,servers.*.cpu)",
+    "multiplySeriesLists(servers.web*.cpu,servers.web*.requests)",
+    "divideSeriesLists(servers.web*.requests,servers.web*.cpu)",
+    "averageOutsidePercentile(%s,70)" % P, "removeBetweenPercentile(seriesByTag('server=~web1|db1','name=~disk|cpu'),30)",
+    "aliasQuery(servers.web*.cpu,'servers\\.(web\\d)\\.cpu','servers.\\1.requests','req %d')",
+    "pct(%s)" % P, "asPercent(servers.*.*,servers.*.cpu,1)", "asPercent(servers.*.*,None,1)",
+    "asPercent(servers.web*.cpu,servers.web*.requests)",
+    "map(servers.web*.*,1)|reduce('divideSeries',2,'requests','cpu')",
+    "stacked(%s,'mine')" % P, "powSeries(%s)" % P, "cumulative(%s)" % P,
+    "xFilesFactor(%s,0.3)" % P, "sortBy(%s,'max')" % P, "sortBy(%s,'last',true)" % P,
+    "groupByNode(servers.*.*,1,'sum')", "groupByNode(servers.*.*,2,'countSeries')",
+    "groupByNodes(servers.*.*,'average')", "groupByNodes(seriesByTag('name=disk.used'),'sum','dc')",
+    "groupByTags(seriesByTag('name=~disk|cpu'),'sumSeries','server')",
+    "groupByTags(seriesByTag('server=web1'),'max','name','dc')",
+    "aliasByTags(seriesByTag('dc=east'),'name','server')", "aliasByNode(%s,1,'nope')" % P,
+    "aliasByNode(summarize(%s,'1min'),1)" % P, "aliasByMetric(sumSeries(servers.*.cpu))",
+    "legendValue(%s,'nonsense')" % P, "legendValue(%s,'min','binary')" % P,
+    "cactiStyle(%s,'si','b')" % P, "cactiStyle(%s,None,'req')" % P,
+    "template(servers.$1.$2,'web2','cpu')", "template(sumSeries(servers.$h.cpu),h='*')",
+    "keepLastValue(misc.sparse,10)", "interpolate(misc.sparse,5)", "substr(servers.web1.cpu,-2)",
+    "linearRegression(servers.web1.requests,'-20min','-10min')", "integralByInterval(servers.web1.requests,'2min')",
+    "hitcount(slow.minutely,'5min')", "hitcount(servers.web1.cpu,'35s')", "summarize(slow.minutely,'2min','avg')",
+    "summarize(%s,'1min','last',true)" % P, "summarize(%s,'1min','median')" % P,
+    "consolidateBy(sumSeries(servers.*.cpu),'max')", "removeEmptySeries(misc.*,0.5)",
+    "seriesByTag('name=disk.used','server=~w')|aliasByTags('server')|sortByName()",
+    "filterSeries(%s,'count','>=',55)" % P, "highest(%s,1,'stddev')" % P, "lowest(%s,2,'range')" % P,
+    "transformNull(%s,0,servers.web1.cpu)" % P, "isNonNull(misc.sparse)", "offset(misc.empty,1)",
+    "divideSeries(servers.web1.cpu,nothing.here)", "averageSeries(servers.web1.cpu,slow.minutely)",
+    "perSecond(counters.wrap,999)", "perSecond(counters.wrap,None,0)",
+    "nonNegativeDerivative(counters.wrap,None,5)", "nonNegativeDerivative(counters.wrap,999)",
+    "nonNegativeDerivative(counters.wrap,800,10)", "derivative(counters.wrap)", "delay(misc.sparse,0)",
+    "timeShift(servers.web1.cpu,'1min',false)", "timeStack(%s,'2min',1,3)" % P,
+    "movingWindow(servers.web1.cpu,'1min','median',0.5)", "movingMin(misc.sparse,'1min')",
+    "exponentialMovingAverage(servers.web1.cpu,'1min')", "stdev(%s,10,0.5)" % P,
+    "round(misc.negative,1)", "round(servers.web1.requests,-2)", "pow(misc.negative,0.5)",
+    "minMax(misc.empty)", "offsetToZero(misc.negative)", "invert(misc.negative)",
+    "nPercentile(misc.sparse,50)", "percentileOfSeries(misc.*,75)", "mostDeviant(misc.*,1)",
     # errors
     "unknownFunction(servers.web1.cpu)", "sumSeries(servers.web1.cpu", "scale(servers.web1.cpu)",
     "alias(servers.web1.cpu)", "movingAverage(servers.web1.cpu,'bogus')",
@@ -186,6 +235,16 @@ for t, frm, until in [
 ]:
     REQUESTS.append({"path": "/render", "params": [["target", t], ["from", frm], ["until", until], ["format", "json"]]})
 REQUESTS.append({"path": "/render", "params": [["target", P], ["target", "sumSeries(%s)" % P], ["from", "-10min"], ["format", "json"]]})
+REQUESTS.append({"path": "/render", "params": [["target", "template(servers.$h.cpu)"], ["template[h]", "db1"], ["from", "-10min"], ["format", "json"]]})
+REQUESTS.append({"path": "/render", "params": [["target", "setXFilesFactor(%s,0.9)" % P], ["target", "sumSeries(%s)" % P], ["from", "-10min"], ["format", "json"]]})
+REQUESTS.append({"path": "/render", "params": [["target", "sumSeries(%s)" % P], ["xFilesFactor", "0.9"], ["from", "-10min"], ["format", "json"]]})
+REQUESTS.append({"path": "/render", "params": [["target", "stacked(%s)" % P], ["target", "stacked(servers.web1.cpu)"], ["from", "-10min"], ["format", "json"]]})
+REQUESTS.append({"path": "/render", "params": [["target", "sumSeries(servers.web1.cpu,slow.minutely)"], ["from", "-10min"], ["format", "json"], ["maxDataPoints", "4"]]})
+REQUESTS.append({"path": "/render", "params": [["target", "servers.web1.cpu"], ["from", "-10min"], ["format", "json"], ["tz", "Europe/Paris"], ["maxDataPoints", "11"]]})
+REQUESTS.append({"path": "/render", "params": [["target", "servers.web1.cpu"], ["from", "-10min"], ["format", "csv"], ["tz", "America/New_York"]]})
+REQUESTS.append({"path": "/render", "params": [["target", "hitcount(%s,'1h',true)" % P], ["from", "-10min"], ["format", "json"], ["tz", "Asia/Kolkata"]]})
+REQUESTS.append({"path": "/render", "params": [["target", "servers.web1.cpu"], ["from", "23:00_20231114"], ["until", "20231115"], ["format", "json"]]})
+REQUESTS.append({"path": "/render", "params": [["target", "servers.web1.cpu"], ["from", "now-15min"], ["until", "now-5min"], ["format", "json"]]})
 # find, expand, index, tags
 for q in ["*", "servers.*", "servers.web1.*", "servers.*.cpu", "servers.{web1,db1}", "nope.*", "misc.s*"]:
     REQUESTS.append({"path": "/metrics/find", "params": [["query", q]]})

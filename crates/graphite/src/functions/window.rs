@@ -80,6 +80,34 @@ pub(super) const DECLS: &[Decl] = &[
         aggregate_line,
         false,
     ),
+    (
+        "holtWintersForecast",
+        "Calculate",
+        "seriesList:seriesList!,bootstrapInterval:interval='7d',seasonality:interval='1d'",
+        holt_winters_forecast,
+        false,
+    ),
+    (
+        "holtWintersConfidenceBands",
+        "Calculate",
+        "seriesList:seriesList!,delta:integer=3,bootstrapInterval:interval='7d',seasonality:interval='1d'",
+        holt_winters_confidence_bands,
+        false,
+    ),
+    (
+        "holtWintersConfidenceArea",
+        "Calculate",
+        "seriesList:seriesList!,delta:integer=3,bootstrapInterval:interval='7d',seasonality:interval='1d'",
+        holt_winters_confidence_area,
+        false,
+    ),
+    (
+        "holtWintersAberration",
+        "Calculate",
+        "seriesList:seriesList!,delta:integer=3,bootstrapInterval:interval='7d',seasonality:interval='1d'",
+        holt_winters_aberration,
+        false,
+    ),
 ];
 
 /// How far back a window reaches, and the window in points for a series of `step`.
@@ -360,5 +388,230 @@ fn aggregate_line(e: &mut Eval<'_>, _: &Call, b: &mut Bound) -> Result<Value> {
             }
         })
         .collect();
+    Ok(Value::List(out))
+}
+
+/// Holt-Winters triple exponential smoothing (graphite-web's `holtWintersAnalysis`): the
+/// prediction and the seasonal deviation for every point, with its fixed parameters.
+fn holt_winters(values: &[f64], step: i64, season_seconds: i64) -> (Vec<f64>, Vec<f64>) {
+    let (alpha, gamma, beta) = (0.1, 0.1, 0.0035);
+    let season = (season_seconds / step.max(1)).max(0) as usize;
+    let n = values.len();
+    let mut intercepts: Vec<f64> = Vec::with_capacity(n);
+    let mut slopes: Vec<f64> = Vec::with_capacity(n);
+    let mut seasonals: Vec<f64> = Vec::with_capacity(n);
+    let mut predictions: Vec<f64> = Vec::with_capacity(n);
+    let mut deviations: Vec<f64> = Vec::with_capacity(n);
+    let back = |list: &[f64], i: usize| {
+        if i >= season && i - season < list.len() {
+            list[i - season]
+        } else {
+            0.0
+        }
+    };
+    let mut next_pred = NULL;
+    for (i, &actual) in values.iter().enumerate() {
+        if actual.is_nan() {
+            intercepts.push(NULL);
+            slopes.push(0.0);
+            seasonals.push(0.0);
+            predictions.push(next_pred);
+            deviations.push(0.0);
+            next_pred = NULL;
+            continue;
+        }
+        let (last_intercept, last_slope, prediction) = if i == 0 {
+            (actual, 0.0, actual)
+        } else {
+            let li = intercepts[i - 1];
+            (
+                if li.is_nan() { actual } else { li },
+                slopes[i - 1],
+                next_pred,
+            )
+        };
+        let last_seasonal = back(&seasonals, i);
+        let next_last_seasonal = back(&seasonals, i + 1);
+        let last_seasonal_dev = back(&deviations, i);
+        let intercept =
+            alpha * (actual - last_seasonal) + (1.0 - alpha) * (last_intercept + last_slope);
+        let slope = beta * (intercept - last_intercept) + (1.0 - beta) * last_slope;
+        let seasonal = gamma * (actual - intercept) + (1.0 - gamma) * last_seasonal;
+        next_pred = intercept + slope + next_last_seasonal;
+        let p = if prediction.is_nan() { 0.0 } else { prediction };
+        let deviation = gamma * (actual - p).abs() + (1.0 - gamma) * last_seasonal_dev;
+        intercepts.push(intercept);
+        slopes.push(slope);
+        seasonals.push(seasonal);
+        predictions.push(prediction);
+        deviations.push(deviation);
+    }
+    (predictions, deviations)
+}
+
+/// The series re-fetched from `bootstrap` before the range, and the bootstrap in seconds.
+fn bootstrapped(e: &mut Eval<'_>, call: &Call, bootstrap: &str) -> Result<(Vec<Series>, i64)> {
+    let seconds = crate::attime::parse_offset(bootstrap).map_err(Error::new)?;
+    let list = into_list(e.reevaluate(first_arg(call)?, e.from - seconds, e.until)?);
+    Ok((list, seconds))
+}
+
+/// One band of `holtWintersConfidenceBands`: the forecast and deviation after the bootstrap.
+struct Bands {
+    lower: Series,
+    upper: Series,
+}
+
+fn confidence_bands(
+    e: &mut Eval<'_>,
+    call: &Call,
+    delta: f64,
+    bootstrap: &str,
+    seasonality: &str,
+) -> Result<Vec<Bands>> {
+    let season = crate::attime::parse_offset(seasonality).map_err(Error::new)?;
+    let (list, preview) = bootstrapped(e, call, bootstrap)?;
+    let mut out = Vec::new();
+    for mut s in list {
+        let (predictions, deviations) = holt_winters(&s.values, s.step, season);
+        let skip = ((preview / s.step.max(1)).max(0) as usize).min(predictions.len());
+        let (upper, lower): (Vec<f64>, Vec<f64>) = predictions[skip..]
+            .iter()
+            .zip(&deviations[skip..])
+            .map(|(&f, &d)| {
+                if f.is_nan() || d.is_nan() {
+                    (NULL, NULL)
+                } else {
+                    (f + delta * d, f - delta * d)
+                }
+            })
+            .unzip();
+        for tag in [
+            "holtWintersForecast",
+            "holtWintersDeviation",
+            "holtWintersConfidenceUpper",
+            "holtWintersConfidenceLower",
+        ] {
+            s.tag(tag, "1");
+        }
+        let start = s.start + preview;
+        let make = |name: String, values: Vec<f64>| {
+            let mut r = s.with_values(name, values);
+            r.start = start;
+            r.path_expression = s.path_expression.clone();
+            r
+        };
+        out.push(Bands {
+            lower: make(format!("holtWintersConfidenceLower({})", s.name), lower),
+            upper: make(format!("holtWintersConfidenceUpper({})", s.name), upper),
+        });
+    }
+    Ok(out)
+}
+
+fn holt_winters_forecast(e: &mut Eval<'_>, call: &Call, b: &mut Bound) -> Result<Value> {
+    let bootstrap = b.string(1).unwrap_or_else(|| "7d".into());
+    let seasonality = b.string(2).unwrap_or_else(|| "1d".into());
+    let season = crate::attime::parse_offset(&seasonality).map_err(Error::new)?;
+    let (list, preview) = bootstrapped(e, call, &bootstrap)?;
+    let out = list
+        .into_iter()
+        .map(|mut s| {
+            let (predictions, _) = holt_winters(&s.values, s.step, season);
+            let skip = ((preview / s.step.max(1)).max(0) as usize).min(predictions.len());
+            s.tag("holtWintersForecast", "1");
+            s.tag("holtWintersDeviation", "1");
+            let mut r = s.with_values(
+                format!("holtWintersForecast({})", s.name),
+                predictions[skip..].to_vec(),
+            );
+            r.start = s.start + preview;
+            r
+        })
+        .collect();
+    Ok(Value::List(out))
+}
+
+fn band_args(b: &Bound) -> (f64, String, String) {
+    (
+        b.float(1).unwrap_or(3.0),
+        b.string(2).unwrap_or_else(|| "7d".into()),
+        b.string(3).unwrap_or_else(|| "1d".into()),
+    )
+}
+
+fn holt_winters_confidence_bands(e: &mut Eval<'_>, call: &Call, b: &mut Bound) -> Result<Value> {
+    let (delta, bootstrap, seasonality) = band_args(b);
+    let bands = confidence_bands(e, call, delta, &bootstrap, &seasonality)?;
+    Ok(Value::List(
+        bands
+            .into_iter()
+            .flat_map(|band| [band.lower, band.upper])
+            .collect(),
+    ))
+}
+
+fn holt_winters_confidence_area(e: &mut Eval<'_>, call: &Call, b: &mut Bound) -> Result<Value> {
+    let (delta, bootstrap, seasonality) = band_args(b);
+    let list = b.list(0);
+    let bands = confidence_bands(e, call, delta, &bootstrap, &seasonality)?;
+    if bands.len() != 1 {
+        return Err(Error::new(
+            "areaBetween series argument must reference *exactly* 2 series",
+        ));
+    }
+    let path = list
+        .first()
+        .map_or_else(String::new, |s| s.path_expression.clone());
+    let name = format!("holtWintersConfidenceArea({path})");
+    let mut out = Vec::new();
+    for band in bands {
+        let (mut lower, mut upper) = (band.lower, band.upper);
+        upper.tag("holtWintersConfidenceArea", "1");
+        lower.tags = upper.tags.clone();
+        lower.style.stacked = true;
+        lower.style.invisible = true;
+        upper.style.stacked = true;
+        for s in [&mut lower, &mut upper] {
+            s.name = name.clone();
+            s.path_expression = name.clone();
+        }
+        out.push(lower);
+        out.push(upper);
+    }
+    Ok(Value::List(out))
+}
+
+fn holt_winters_aberration(e: &mut Eval<'_>, call: &Call, b: &mut Bound) -> Result<Value> {
+    let (delta, bootstrap, seasonality) = band_args(b);
+    let list = b.list(0);
+    let bands = confidence_bands(e, call, delta, &bootstrap, &seasonality)?;
+    let mut out = Vec::new();
+    for mut s in list {
+        let lower_name = format!("holtWintersConfidenceLower({})", s.name);
+        let Some(band) = bands.iter().find(|band| band.lower.name == lower_name) else {
+            return Err(Error::new(format!("no confidence bands for {}", s.name)));
+        };
+        let values = s
+            .values
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| {
+                let up = band.upper.values.get(i).copied().unwrap_or(NULL);
+                let low = band.lower.values.get(i).copied().unwrap_or(NULL);
+                if v.is_nan() {
+                    0.0
+                } else if !up.is_nan() && v > up {
+                    v - up
+                } else if !low.is_nan() && v < low {
+                    v - low
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        s.tag("holtWintersAberration", "1");
+        out.push(s.with_values(format!("holtWintersAberration({})", s.name), values));
+    }
     Ok(Value::List(out))
 }
