@@ -9,13 +9,15 @@
 //!   library with its declared parameters (which also answer `/functions`).
 //! - [`series`] is the series model; [`aggfunc`] and [`tagexpr`] the aggregation names and
 //!   `seriesByTag` expressions; [`render`] turns results into JSON, CSV and raw text with
-//!   graphite-web's `maxDataPoints` consolidation; [`pyfmt`] formats numbers as Python does.
+//!   graphite-web's `maxDataPoints` consolidation; [`chart`] draws the `svg` and `png` graphs;
+//!   [`pyfmt`] formats numbers as Python does.
 //!
 //! **Boundary:** this crate performs no I/O and knows nothing of the store's internals; series
 //! reach it through a source trait, and HTTP stays in `server`.
 
 pub mod aggfunc;
 pub mod attime;
+pub mod chart;
 pub mod eval;
 pub mod functions;
 pub mod grammar;

@@ -740,6 +740,11 @@ pub(crate) fn interval_seconds(text: &str) -> Result<i64> {
         .map_err(Error::new)
 }
 
+/// graphite-web's `format_units` for axis labels: the value scaled to its SI or binary prefix.
+pub fn format_units_pub(v: f64, system: &str) -> (f64, String) {
+    alias::format_units(v, system, None)
+}
+
 /// Consolidation by name, for `consolidateBy` and the renderer.
 pub(crate) fn consolidation(name: &str) -> Result<Consolidation> {
     Consolidation::parse(name)

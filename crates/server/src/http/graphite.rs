@@ -2,7 +2,8 @@
 //! work unchanged.
 //!
 //! - `GET|POST /render` (and `/render/`): targets evaluated by the `graphite` crate, answered as
-//!   `json` (with `maxDataPoints`, `noNullPoints`, `jsonp`), `csv` or `raw`.
+//!   `json` (with `maxDataPoints`, `noNullPoints`, `jsonp`), `csv`, `raw`, or a graph as `svg`
+//!   or `png` (the default, as in graphite-web).
 //! - `GET|POST /metrics/find` (graphite-web's `/metrics` alias is not served: that path is
 //!   Sightline's own Prometheus metrics): `treejson` (the default), `completer`, `json`,
 //!   `nodelist`; `/metrics/expand`; `/metrics/index.json`.
@@ -219,11 +220,17 @@ async fn render_view(State(state): State<AppState>, _: Principal, params: Params
     } else {
         params.get("format").unwrap_or("png").to_owned()
     };
-    if !matches!(format.as_str(), "json" | "csv" | "raw") {
+    if !matches!(format.as_str(), "json" | "csv" | "raw" | "svg" | "png") {
         return bad(format!(
-            "format `{format}` is not supported; use json, csv or raw"
+            "format `{format}` is not supported; use json, csv, raw, svg or png"
         ));
     }
+    let graph = graphite::chart::GraphOptions::from_params(
+        |k| params.get(k).map(str::to_owned),
+        from,
+        until,
+        tz.clone(),
+    );
     let templates = params
         .0
         .iter()
@@ -264,18 +271,25 @@ async fn render_view(State(state): State<AppState>, _: Principal, params: Params
                 if let Some(max) = options.max_data_points {
                     render::apply_max_data_points(&mut series, max);
                 }
-                render::json(&series, &options)
+                render::json(&series, &options).into_bytes()
             }
-            "csv" => render::csv(&series, &tz),
-            _ => render::raw(&series),
+            "csv" => render::csv(&series, &tz).into_bytes(),
+            "svg" => graphite::chart::svg(&series, &graph).into_bytes(),
+            "png" => graphite::chart::png(&graphite::chart::svg(&series, &graph))?,
+            _ => render::raw(&series).into_bytes(),
         };
         Ok::<_, String>((format, body))
     })
     .await;
     match evaluated {
         Ok(Ok((format, body))) => match format.as_str() {
-            "json" => with_jsonp(body, params.get("jsonp")),
+            "json" => with_jsonp(
+                String::from_utf8(body).unwrap_or_default(),
+                params.get("jsonp"),
+            ),
             "csv" => ([(header::CONTENT_TYPE, "text/csv")], body).into_response(),
+            "svg" => ([(header::CONTENT_TYPE, "image/svg+xml")], body).into_response(),
+            "png" => ([(header::CONTENT_TYPE, "image/png")], body).into_response(),
             _ => ([(header::CONTENT_TYPE, "text/plain")], body).into_response(),
         },
         Ok(Err(message)) => bad(message),

@@ -8,6 +8,7 @@ mod collectd;
 mod compat;
 mod graphite_golden;
 mod graphite_grafana;
+mod graphite_graph;
 mod metrics;
 mod ops;
 mod peers;
