@@ -48,12 +48,10 @@ pub fn apply_max_data_points(series: &mut [Series], max: usize) {
     }
 }
 
-fn push_number(out: &mut String, v: f64) {
+fn push_number(out: &mut String, v: f64, buffer: &mut ryu::Buffer) {
     if v.is_finite() {
-        // serde_json writes the shortest round-trip form, as Python's json does.
-        out.push_str(
-            &serde_json::Number::from_f64(v).map_or_else(|| "null".into(), |n| n.to_string()),
-        );
+        // The shortest round-trip form, as Python's json writes it.
+        out.push_str(buffer.format_finite(v));
     } else {
         out.push_str("null");
     }
@@ -98,13 +96,16 @@ pub fn json(series: &[Series], options: &Options) -> String {
             push_str(&mut out, v);
         }
         out.push_str("}, \"datapoints\": [");
+        let (mut floats, mut ints) = (ryu::Buffer::new(), itoa::Buffer::new());
         for (i, (v, t)) in points.iter().enumerate() {
             if i > 0 {
                 out.push_str(", ");
             }
             out.push('[');
-            push_number(&mut out, *v);
-            let _ = write!(out, ", {t}]");
+            push_number(&mut out, *v, &mut floats);
+            out.push_str(", ");
+            out.push_str(ints.format(*t));
+            out.push(']');
         }
         out.push_str("]}");
     }

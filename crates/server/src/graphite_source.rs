@@ -7,6 +7,8 @@
 //! the values of one tag matched against its regex), then checks every candidate's parsed tags
 //! against all the expressions.
 
+use std::time::Instant;
+
 use graphite::eval::{Fetched, Source};
 use graphite::series::tags_of;
 use graphite::tagexpr::{Op, TagExpr};
@@ -17,11 +19,19 @@ use tsdb::index::{SeriesId, SeriesIndex};
 #[derive(Debug, Clone)]
 pub struct TsdbSource {
     tsdb: Tsdb,
+    deadline: Option<Instant>,
 }
 
 impl TsdbSource {
     pub fn new(tsdb: Tsdb) -> TsdbSource {
-        TsdbSource { tsdb }
+        TsdbSource { tsdb, deadline: None }
+    }
+
+    /// Stops reading (with an error) once `deadline` passes, so a render the HTTP layer has
+    /// already timed out does not keep a blocking thread busy.
+    pub fn with_deadline(mut self, deadline: Instant) -> TsdbSource {
+        self.deadline = Some(deadline);
+        self
     }
 
     fn read(
@@ -32,6 +42,9 @@ impl TsdbSource {
     ) -> Result<Vec<Fetched>, String> {
         let mut out = Vec::with_capacity(ids.len());
         for (id, name) in ids {
+            if self.deadline.is_some_and(|d| Instant::now() > d) {
+                return Err("the request ran out of time reading series; narrow the targets or the range".into());
+            }
             let fetched = self
                 .tsdb
                 .fetch_id(id, from, until)

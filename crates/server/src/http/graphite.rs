@@ -260,7 +260,8 @@ async fn render_view(State(state): State<AppState>, _: Principal, params: Params
         no_null_points: params.get("noNullPoints").is_some(),
         pretty: params.flag("pretty"),
     };
-    let source = TsdbSource::new(state.tsdb.clone());
+    let deadline = std::time::Instant::now() + state.config.http.request_timeout.get();
+    let source = TsdbSource::new(state.tsdb.clone()).with_deadline(deadline);
     let evaluated = tokio::task::spawn_blocking(move || {
         let mut series = eval::evaluate(&source, &request, &targets).map_err(|e| {
             let quoted: Vec<String> = targets.iter().map(|t| format!("\"{t}\"")).collect();
