@@ -1,8 +1,10 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Side-by-side Graphite API latency: Sightline vs graphite-web 1.1.8 on the same data, on one
 machine. Prints a Markdown report.
 
   bench/graphite.py [requests]          # timed requests per query (default 20)
+
+Run it with Debian's /usr/bin/python3, which has graphite-web and whisper.
 
 Data: 1,000 series a.<i>.b with 24 h of points at 10 s (8.64 M points), the same values in
 Sightline (sent over carbon's plaintext protocol) and in whisper files (written with the whisper
@@ -10,9 +12,10 @@ library, one 10s:1d archive each), plus 100,000 series f.h<000-999>.m<00-99> for
 each in Sightline; graphite-web gets 1,000 of them, f.h<i>.m00, as its find baseline is "1k
 children"). Needs a release build, and Debian's graphite-web and python3-whisper.
 
-Servers run on CPU 1, the client on CPU 0, one request at a time: Sightline as `sightline serve`,
+Both servers may use both cores (the client, on CPU 0, only waits during a request), one request
+at a time: Sightline as `sightline serve`, which spreads a wide fetch over the cores, and
 graphite-web under wsgiref's single-threaded server (no gunicorn on this machine; the server adds
-well under a millisecond). Latency is from sending the request to reading the last byte.
+well under a millisecond; graphite-web computes a request on one core either way). Latency is from sending the request to reading the last byte.
 graphite-web gets noCache=1 so it computes every answer.
 """
 import json
@@ -39,7 +42,7 @@ def value(i, k):
 def feed_sightline(port, end):
     sock = socket.create_connection(("127.0.0.1", port))
     for i in range(SERIES):
-        lines = [f"a.{i}.b {value(i, k)} {end - k * STEP}\n" for k in range(POINTS)]
+        lines = [f"a.{i}.b {value(i, k)} {end - k * STEP}\n" for k in reversed(range(POINTS))]
         sock.sendall("".join(lines).encode())
     for h in range(FIND_HOSTS):
         sock.sendall("".join(f"f.h{h:03}.m{m:02} 1 {end}\n" for m in range(FIND_METRICS)).encode())
@@ -94,7 +97,7 @@ class GraphiteWeb:
         self.port = free_port()
 
     def start(self):
-        self.proc = subprocess.Popen(["taskset", "-c", "1", "/usr/bin/python3", "-c", GRAPHITE_SERVER, self.dir, str(self.port)],
+        self.proc = subprocess.Popen(["taskset", "-c", "0,1", "/usr/bin/python3", "-c", GRAPHITE_SERVER, self.dir, str(self.port)],
                                      stderr=open(os.path.join(self.dir, "stderr"), "w"))
         for _ in range(400):
             try:
@@ -164,7 +167,7 @@ def main():
         ("expand f.*.m4* (10k of 100k)", "/metrics/expand?query=" + urllib.parse.quote("f.*.m4*")),
     ]
     rows = []
-    s = Sightline(work, retentions="10s:1d")
+    s = Sightline(work, retentions="10s:1d", cpus="0,1")
     try:
         t0 = time.time()
         feed_sightline(s.carbon, end)
@@ -195,7 +198,7 @@ def main():
           f"Sightline ingested everything over carbon in {ingest:.1f} s; the whisper files took {whisper_time:.0f} s to write.\n")
     print("| Query | Sightline p50 | Sightline p99 | graphite-web p50 | graphite-web p99 | p50 ratio | Response bytes |")
     print("|---|---|---|---|---|---|---|")
-    ms = lambda x: f"{x * 1000:.1f} ms" if x < 10 else f"{x:.1f} s"
+    ms = lambda x: f"{x * 1000:.1f} ms" if x < 1 else f"{x:.2f} s"
     for label, _ in queries:
         sp50, sp99, size = results[label]
         gp50, gp99, gsize = gresults[label]

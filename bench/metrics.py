@@ -79,7 +79,7 @@ def send_carbon(port, series, points, prefix):
 class Sightline:
     name = "Sightline"
 
-    def __init__(self, work, retentions="10s:6h,1m:7d,10m:30d"):
+    def __init__(self, work, retentions="10s:6h,1m:7d,10m:30d", cpus="1"):
         self.dir = os.path.join(work, "sightline")
         os.makedirs(self.dir)
         self.http, self.carbon, self.statsd = free_port(), free_port(), free_port(socket.SOCK_DGRAM)
@@ -102,7 +102,7 @@ pattern = ".*"
 retentions = "{retentions}"
 ''')
         env = dict(os.environ, SIGHTLINE_ADMIN_PASSWORD="bench-password")
-        self.proc = subprocess.Popen(["taskset", "-c", "1", SIGHTLINE, "serve", "--config", "sightline.toml"],
+        self.proc = subprocess.Popen(["taskset", "-c", cpus, SIGHTLINE, "serve", "--config", "sightline.toml"],
                                      cwd=self.dir, env=env, stderr=open(os.path.join(self.dir, "log"), "w"))
         self.wait_http()
 

@@ -48,7 +48,7 @@ pub fn apply_max_data_points(series: &mut [Series], max: usize) {
     }
 }
 
-fn push_number(out: &mut String, v: f64, buffer: &mut ryu::Buffer) {
+fn push_number(out: &mut String, v: f64, buffer: &mut zmij::Buffer) {
     if v.is_finite() {
         // The shortest round-trip form, as Python's json writes it.
         out.push_str(buffer.format_finite(v));
@@ -63,8 +63,12 @@ fn push_str(out: &mut String, s: &str) {
 
 /// The JSON body for `series` (consolidation already applied by the caller if asked).
 pub fn json(series: &[Series], options: &Options) -> String {
-    let mut out =
-        String::with_capacity(64 + series.iter().map(|s| s.values.len() * 20).sum::<usize>());
+    let mut out = String::with_capacity(
+        64 + series
+            .iter()
+            .map(|s| s.values.len() / s.values_per_point.max(1) * 24 + s.name.len() + 64)
+            .sum::<usize>(),
+    );
     out.push('[');
     let mut first = true;
     let any = series.iter().any(|s| !s.values.is_empty());
@@ -96,7 +100,7 @@ pub fn json(series: &[Series], options: &Options) -> String {
             push_str(&mut out, v);
         }
         out.push_str("}, \"datapoints\": [");
-        let (mut floats, mut ints) = (ryu::Buffer::new(), itoa::Buffer::new());
+        let (mut floats, mut ints) = (zmij::Buffer::new(), itoa::Buffer::new());
         for (i, (v, t)) in points.iter().enumerate() {
             if i > 0 {
                 out.push_str(", ");

@@ -168,19 +168,24 @@ pub fn consolidate(values: &[f64], per: usize, func: Consolidation, xff: f64) ->
     values
         .chunks(per)
         .map(|chunk| {
-            // graphite-web judges a short last bucket against the full bucket size.
-            let present = chunk.iter().filter(|v| !v.is_nan()).count();
+            // One pass for the sums; graphite-web judges a short last bucket against the full
+            // bucket size.
+            let (mut present, mut sum) = (0usize, 0.0);
+            for &v in chunk {
+                if !v.is_nan() {
+                    present += 1;
+                    sum += v;
+                }
+            }
             if present == 0 || (present as f64 / per as f64) < xff {
                 return NULL;
             }
-            if func == Consolidation::AvgZero {
-                return chunk
-                    .iter()
-                    .map(|v| if v.is_nan() { 0.0 } else { *v })
-                    .sum::<f64>()
-                    / chunk.len() as f64;
+            match func {
+                Consolidation::Sum => sum,
+                Consolidation::Average => sum / present as f64,
+                Consolidation::AvgZero => sum / chunk.len() as f64,
+                _ => func.reduce(chunk, 0.0),
             }
-            func.reduce(chunk, 0.0)
         })
         .collect()
 }

@@ -24,7 +24,10 @@ pub struct TsdbSource {
 
 impl TsdbSource {
     pub fn new(tsdb: Tsdb) -> TsdbSource {
-        TsdbSource { tsdb, deadline: None }
+        TsdbSource {
+            tsdb,
+            deadline: None,
+        }
     }
 
     /// Stops reading (with an error) once `deadline` passes, so a render the HTTP layer has
@@ -40,14 +43,57 @@ impl TsdbSource {
         from: i64,
         until: i64,
     ) -> Result<Vec<Fetched>, String> {
+        // Decoding dominates a wide render, so large fetches are split across the cores; the
+        // store's locks are read locks, and the order of `ids` is kept.
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(8);
+        if threads <= 1 || ids.len() < 64 {
+            return self.read_serial(ids, from, until);
+        }
+        let per = ids.len().div_ceil(threads);
+        let mut parts: Vec<Vec<(SeriesId, String)>> = Vec::new();
+        let mut ids = ids.into_iter().peekable();
+        while ids.peek().is_some() {
+            parts.push(ids.by_ref().take(per).collect());
+        }
+        let results: Vec<Result<Vec<Fetched>, String>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = parts
+                .into_iter()
+                .map(|part| scope.spawn(move || self.read_serial(part, from, until)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err("a read thread failed".into()))
+                })
+                .collect()
+        });
+        let mut out = Vec::new();
+        for r in results {
+            out.extend(r?);
+        }
+        Ok(out)
+    }
+
+    fn read_serial(
+        &self,
+        ids: Vec<(SeriesId, String)>,
+        from: i64,
+        until: i64,
+    ) -> Result<Vec<Fetched>, String> {
         let mut out = Vec::with_capacity(ids.len());
         for (id, name) in ids {
             if self.deadline.is_some_and(|d| Instant::now() > d) {
-                return Err("the request ran out of time reading series; narrow the targets or the range".into());
+                return Err(
+                    "the request ran out of time reading series; narrow the targets or the range"
+                        .into(),
+                );
             }
             let fetched = self
                 .tsdb
-                .fetch_id(id, from, until)
+                .fetch_id_nan(id, from, until)
                 .map_err(|e| format!("reading `{name}`: {e}"))?;
             if let Some(f) = fetched {
                 out.push(Fetched {
@@ -55,11 +101,7 @@ impl TsdbSource {
                     start: f.start,
                     end: f.end,
                     step: f.step,
-                    values: f
-                        .values
-                        .into_iter()
-                        .map(|v| v.unwrap_or(f64::NAN))
-                        .collect(),
+                    values: f.values,
                 });
             }
         }

@@ -59,42 +59,66 @@ impl BitBuf {
     }
 }
 
-/// Reads bits written by [`BitBuf`].
+/// Reads bits written by [`BitBuf`], through a 64-bit register refilled a byte at a time.
 #[derive(Debug, Clone)]
 pub struct BitReader<'a> {
     bytes: &'a [u8],
-    pos: usize,
+    /// The next byte to load into `buf`.
+    next: usize,
+    /// The upcoming bits, left-aligned; `avail` of them are valid.
+    buf: u64,
+    avail: u32,
 }
 
 impl<'a> BitReader<'a> {
     pub fn new(bytes: &'a [u8]) -> Self {
-        BitReader { bytes, pos: 0 }
+        BitReader {
+            bytes,
+            next: 0,
+            buf: 0,
+            avail: 0,
+        }
+    }
+
+    #[inline]
+    fn refill(&mut self) {
+        while self.avail <= 56 {
+            let Some(&b) = self.bytes.get(self.next) else {
+                break;
+            };
+            self.buf |= u64::from(b) << (56 - self.avail);
+            self.avail += 8;
+            self.next += 1;
+        }
     }
 
     /// The next `n` bits (at most 64), or `None` past the end.
+    #[inline]
     pub fn read(&mut self, n: u32) -> Option<u64> {
-        if self.pos + n as usize > self.bytes.len() * 8 {
-            return None;
+        if n == 0 {
+            return Some(0);
         }
-        let mut out = 0u64;
-        let mut left = n;
-        while left > 0 {
-            let byte = self.bytes[self.pos / 8];
-            let used = (self.pos % 8) as u32;
-            let avail = 8 - used;
-            let take = avail.min(left);
-            let chunk = (u64::from(byte) >> (avail - take)) & ((1u64 << take) - 1);
-            out = if take == 64 {
-                chunk
-            } else {
-                (out << take) | chunk
-            };
-            left -= take;
-            self.pos += take as usize;
+        if n > 56 {
+            if n > 64 {
+                return None;
+            }
+            let high = self.read(n - 32)?;
+            let low = self.read(32)?;
+            return Some((high << 32) | low);
         }
+        if self.avail < n {
+            self.refill();
+            if self.avail < n {
+                return None;
+            }
+        }
+        let out = self.buf >> (64 - n);
+        self.buf <<= n;
+        self.avail -= n;
         Some(out)
     }
 
+    #[inline]
     fn bit(&mut self) -> Option<bool> {
         self.read(1).map(|b| b == 1)
     }
@@ -450,6 +474,31 @@ pub fn decode_block(block: &[u8], count: u32, first_slot: i64) -> Option<Vec<(i6
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bits_read_back_at_every_width_and_offset() {
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut written = Vec::new();
+        let mut buf = BitBuf::default();
+        for _ in 0..5000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let n = (state % 64) as u32 + 1;
+            let value = if n == 64 {
+                state
+            } else {
+                state & ((1u64 << n) - 1)
+            };
+            buf.push(value, n);
+            written.push((value, n));
+        }
+        let mut reader = BitReader::new(buf.bytes());
+        for (value, n) in written {
+            assert_eq!(reader.read(n), Some(value), "{n} bits");
+        }
+        assert_eq!(reader.read(64), None, "past the end");
+    }
 
     fn round_trip(points: &[(i64, f64)]) -> usize {
         let mut enc = Encoder::new();

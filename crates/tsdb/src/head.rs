@@ -61,18 +61,47 @@ impl Chunk {
         self.pending.is_none()
     }
 
+    /// Calls `f` with every point as [`Chunk::points`] returns them, without building the list
+    /// when no point came late (the usual case).
+    pub(crate) fn for_each_point(&self, mut f: impl FnMut(i64, f64)) {
+        if self.out_of_order.as_deref().is_some_and(|v| !v.is_empty()) {
+            for (slot, value) in self.points() {
+                f(slot, value);
+            }
+            return;
+        }
+        for (slot, value) in
+            Decoder::new(self.encoded.bytes(), self.encoded.count(), self.first_slot)
+        {
+            f(slot, value);
+        }
+        if let Some((slot, value)) = self.pending {
+            f(slot, value);
+        }
+    }
+
     /// Every point, sorted by slot, one per slot, the last received winning.
     pub(crate) fn points(&self) -> Vec<(i64, f64)> {
         let mut out: Vec<(i64, f64)> =
             Decoder::new(self.encoded.bytes(), self.encoded.count(), self.first_slot).collect();
         out.extend(self.pending);
-        for &(slot, value) in self.out_of_order.iter().flat_map(|v| v.iter()) {
-            match out.binary_search_by_key(&slot, |p| p.0) {
-                Ok(i) => out[i].1 = value,
-                Err(i) => out.insert(i, (slot, value)),
+        let Some(late) = self.out_of_order.as_deref().filter(|v| !v.is_empty()) else {
+            return out;
+        };
+        // The in-order stream, then the late points in arrival order; a stable sort by slot
+        // keeps that order within a slot, so keeping each slot's last entry lets the latest
+        // write win. O(n log n) however many points came late (a reversed backfill makes
+        // them all late).
+        out.extend_from_slice(late);
+        out.sort_by_key(|p| p.0);
+        let mut merged: Vec<(i64, f64)> = Vec::with_capacity(out.len());
+        for p in out {
+            match merged.last_mut() {
+                Some(last) if last.0 == p.0 => *last = p,
+                _ => merged.push(p),
             }
         }
-        out
+        merged
     }
 
     /// The earliest and latest slot held.
