@@ -1060,8 +1060,23 @@ fn time_shift(e: &mut Eval<'_>, call: &Call, b: &mut Bound) -> Result<Value> {
         return Ok(Value::List(Vec::new()));
     };
     let (start, end) = (first.start, first.end);
-    let shifted =
-        super::into_list(e.reevaluate(first_arg(call)?, e.from + delta, e.until + delta)?);
+    let (mut from, mut until) = (e.from + delta, e.until + delta);
+    if b.boolean(3) {
+        // alignDST: when the request and the shifted range sit on opposite sides of a DST
+        // change (in the request's time zone), move the shifted range by the hour between them.
+        let dst = |t: i64| {
+            jiff::Timestamp::from_second(t).is_ok_and(|ts| e.tz.to_offset_info(ts).dst().is_dst())
+        };
+        let (request, shifted) = ((dst(e.from), dst(e.until)), (dst(from), dst(until)));
+        let hour = match (request, shifted) {
+            ((true, true), (false, false)) => 3600,
+            ((false, false), (true, true)) => -3600,
+            _ => 0,
+        };
+        from += hour;
+        until += hour;
+    }
+    let shifted = super::into_list(e.reevaluate(first_arg(call)?, from, until)?);
     let out = shifted
         .into_iter()
         .map(|mut s| {
@@ -1124,4 +1139,68 @@ fn time_slice(e: &mut Eval<'_>, _: &Call, b: &mut Bound) -> Result<Value> {
         }
     }
     Ok(Value::List(list))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use crate::eval::{Eval, Fetched, Request, Source};
+    use crate::tagexpr::TagExpr;
+
+    /// Records the ranges it is asked for and answers one flat series.
+    struct Recorder(Mutex<Vec<(i64, i64)>>);
+
+    impl Source for Recorder {
+        fn fetch(&self, _: &str, from: i64, until: i64) -> Result<Vec<Fetched>, String> {
+            self.0
+                .lock()
+                .map_err(|e| e.to_string())?
+                .push((from, until));
+            let start = from - from.rem_euclid(60) + 60;
+            let n = ((until - start) / 60).max(1) as usize;
+            Ok(vec![Fetched {
+                name: "a.b".into(),
+                start,
+                end: start + 60 * n as i64,
+                step: 60,
+                values: vec![1.0; n],
+            }])
+        }
+
+        fn fetch_tagged(&self, _: &[TagExpr], _: i64, _: i64) -> Result<Vec<Fetched>, String> {
+            Ok(Vec::new())
+        }
+    }
+
+    #[test]
+    fn time_shift_align_dst_moves_across_a_change() {
+        // 2024-07-01 12:00 in Paris (summer time), shifted back 26 weeks into winter time.
+        let july = 1_719_828_000;
+        let request = Request {
+            from: july - 3600,
+            until: july,
+            now: july,
+            tz: crate::attime::time_zone(Some("Europe/Paris")),
+            templates: Vec::new(),
+            max_points: 1_000_000,
+            xff: None,
+        };
+        let source = Recorder(Mutex::new(Vec::new()));
+        let shift = 26 * 7 * 86_400;
+        for (target, extra) in [
+            ("timeShift(a.b,'26w')", 0),
+            ("timeShift(a.b,'26w',true,true)", 3600),
+        ] {
+            source.0.lock().unwrap().clear();
+            let out = Eval::new(&source, &request).target(target).unwrap();
+            assert_eq!(out.len(), 1);
+            let asked = source.0.lock().unwrap().clone();
+            assert_eq!(
+                asked.last(),
+                Some(&(july - 3600 - shift + extra, july - shift + extra)),
+                "{target}"
+            );
+        }
+    }
 }
