@@ -294,15 +294,21 @@ impl<'a> Eval<'a> {
         self.series_from(fetched, &expression)
     }
 
-    fn series_from(&mut self, fetched: Vec<Fetched>, path_expression: &str) -> Result<Value> {
-        let points: usize = fetched.iter().map(|f| f.values.len()).sum();
+    /// Counts `points` against the request's budget: what it fetched and what functions
+    /// generate (`summarize` buckets, `identity`, `events`…).
+    pub(crate) fn charge(&mut self, points: usize) -> Result<()> {
         self.fetched_points = self.fetched_points.saturating_add(points);
         if self.fetched_points > self.max_points {
             return Err(Error::new(format!(
-                "the request would read more than {} points; narrow the targets or the time range",
+                "the request would hold more than {} points; narrow the targets, the time range or the intervals",
                 self.max_points
             )));
         }
+        Ok(())
+    }
+
+    fn series_from(&mut self, fetched: Vec<Fetched>, path_expression: &str) -> Result<Value> {
+        self.charge(fetched.iter().map(|f| f.values.len()).sum())?;
         let list = fetched
             .into_iter()
             .map(|f| {

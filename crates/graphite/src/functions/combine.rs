@@ -472,7 +472,12 @@ pub(crate) fn percentile(points: &[f64], n: f64, interpolate: bool) -> f64 {
         return NULL;
     }
     sorted.sort_by(f64::total_cmp);
-    let fractional = n / 100.0 * (sorted.len() as f64 + 1.0);
+    // Beyond either end every rank picks the same point; clamping keeps the arithmetic small.
+    let bound = sorted.len() as f64 + 1.0;
+    let fractional = (n / 100.0 * bound).clamp(-bound, bound);
+    if fractional.is_nan() {
+        return NULL;
+    }
     let mut rank = fractional.trunc() as i64;
     let fraction = fractional - rank as f64;
     if !interpolate {

@@ -733,11 +733,22 @@ pub(crate) fn key_or_low(v: f64) -> f64 {
     if v.is_nan() { f64::NEG_INFINITY } else { v }
 }
 
+/// The longest interval or shift a function accepts: a century, far beyond any retention,
+/// and small enough that time arithmetic cannot overflow.
+pub(crate) const MAX_SPAN: i64 = 100 * 366 * 86_400;
+
 /// Seconds in an interval text, as `abs(parseTimeOffset(...))`.
 pub(crate) fn interval_seconds(text: &str) -> Result<i64> {
-    crate::attime::parse_offset(text)
-        .map(i64::abs)
-        .map_err(Error::new)
+    offset_seconds(text).map(i64::abs)
+}
+
+/// A signed offset text (`-5min`, `1d`) in seconds, at most [`MAX_SPAN`] either way.
+pub(crate) fn offset_seconds(text: &str) -> Result<i64> {
+    let seconds = crate::attime::parse_offset(text).map_err(Error::new)?;
+    if seconds.abs() > MAX_SPAN {
+        return Err(Error::new(format!("`{text}` is longer than a century")));
+    }
+    Ok(seconds)
 }
 
 /// graphite-web's `format_units` for axis labels: the value scaled to its SI or binary prefix.

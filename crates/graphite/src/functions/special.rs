@@ -162,8 +162,14 @@ fn fallback_series(_: &mut Eval<'_>, _: &Call, b: &mut Bound) -> Result<Value> {
     }
 }
 
-fn generated(e: &Eval<'_>, name: &str, step: i64, f: impl Fn(i64, usize) -> f64) -> Series {
+fn generated(
+    e: &mut Eval<'_>,
+    name: &str,
+    step: i64,
+    f: impl Fn(i64, usize) -> f64,
+) -> Result<Series> {
     let step = step.max(1);
+    e.charge(((e.until - e.from).max(0) / step) as usize)?;
     let values: Vec<f64> = (e.from..e.until)
         .step_by(step as usize)
         .enumerate()
@@ -171,12 +177,12 @@ fn generated(e: &Eval<'_>, name: &str, step: i64, f: impl Fn(i64, usize) -> f64)
         .collect();
     let mut s = Series::new(name, e.from, e.until, step, values);
     s.x_files_factor = e.xff.unwrap_or(0.0);
-    s
+    Ok(s)
 }
 
 fn identity(e: &mut Eval<'_>, _: &Call, b: &mut Bound) -> Result<Value> {
     let name = b.need_string(0)?;
-    let mut s = generated(e, &name, 60, |t, _| t as f64);
+    let mut s = generated(e, &name, 60, |t, _| t as f64)?;
     s.path_expression = format!("identity(\"{name}\")");
     Ok(Value::List(vec![s]))
 }
@@ -186,7 +192,7 @@ fn time_function(e: &mut Eval<'_>, _: &Call, b: &mut Bound) -> Result<Value> {
     let step = b.int(1).unwrap_or(60);
     Ok(Value::List(vec![generated(e, &name, step, |t, _| {
         t as f64
-    })]))
+    })?]))
 }
 
 fn sin_function(e: &mut Eval<'_>, _: &Call, b: &mut Bound) -> Result<Value> {
@@ -195,7 +201,7 @@ fn sin_function(e: &mut Eval<'_>, _: &Call, b: &mut Bound) -> Result<Value> {
     let step = b.int(2).unwrap_or(60);
     Ok(Value::List(vec![generated(e, &name, step, |t, _| {
         (t as f64).sin() * amplitude
-    })]))
+    })?]))
 }
 
 fn random_walk(e: &mut Eval<'_>, _: &Call, b: &mut Bound) -> Result<Value> {
@@ -205,7 +211,7 @@ fn random_walk(e: &mut Eval<'_>, _: &Call, b: &mut Bound) -> Result<Value> {
     // can depend on.
     let mut state = (e.from as u64) ^ 0x9E37_79B9_7F4A_7C15;
     let mut current = 0.0;
-    let mut s = generated(e, &name, step, |_, _| 0.0);
+    let mut s = generated(e, &name, step, |_, _| 0.0)?;
     for v in &mut s.values {
         *v = current;
         state ^= state << 13;
@@ -225,6 +231,7 @@ fn events(e: &mut Eval<'_>, _: &Call, b: &mut Bound) -> Result<Value> {
     let tags: Vec<String> = b.rest().iter().map(Value::py_str).collect();
     let name = format!("events(\"{}\")", tags.join("\", \""));
     let points = (e.until - e.from).max(0) as usize;
+    e.charge(points)?;
     // Sightline's event markers are not wired into the Graphite API yet: no events.
     let mut s = Series::new(name, e.from, e.until, 1, vec![NULL; points]);
     s.consolidation = crate::series::Consolidation::Sum;

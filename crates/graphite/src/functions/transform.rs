@@ -802,7 +802,16 @@ fn agg_of(name: &str) -> Result<AggFunc> {
         .ok_or_else(|| Error::new(format!("Unsupported aggregation function: {name}")))
 }
 
-fn summarize(_: &mut Eval<'_>, _: &Call, b: &mut Bound) -> Result<Value> {
+/// Counts the buckets `summarize`-like functions will make against the request's budget.
+fn charge_buckets(e: &mut Eval<'_>, list: &[Series], interval: i64) -> Result<()> {
+    let buckets: i64 = list
+        .iter()
+        .map(|s| (s.end - s.start).max(0) / interval.max(1) + 2)
+        .sum();
+    e.charge(usize::try_from(buckets).unwrap_or(usize::MAX))
+}
+
+fn summarize(e: &mut Eval<'_>, _: &Call, b: &mut Bound) -> Result<Value> {
     let list = b.list(0);
     let text = b.need_string(1)?;
     let func = b.string(2).unwrap_or_else(|| "sum".into());
@@ -812,6 +821,7 @@ fn summarize(_: &mut Eval<'_>, _: &Call, b: &mut Bound) -> Result<Value> {
         return Err(Error::new("summarize() needs a non-zero interval"));
     }
     let agg = agg_of(&func)?;
+    charge_buckets(e, &list, interval)?;
     let out = list
         .into_iter()
         .map(|mut s| {
@@ -904,6 +914,7 @@ fn smart_summarize(e: &mut Eval<'_>, call: &Call, b: &mut Bound) -> Result<Value
         return Err(Error::new("smartSummarize() needs a non-zero interval"));
     }
     let agg = agg_of(&func)?;
+    charge_buckets(e, &list, interval)?;
     let out = list
         .into_iter()
         .map(|mut s| {
@@ -980,6 +991,7 @@ fn hitcount(e: &mut Eval<'_>, call: &Call, b: &mut Bound) -> Result<Value> {
             s.end = s.start + count * interval + interval;
         }
     }
+    charge_buckets(e, &list, interval)?;
     let out = list
         .into_iter()
         .map(|mut s| {
@@ -1055,12 +1067,12 @@ fn time_shift(e: &mut Eval<'_>, call: &Call, b: &mut Bound) -> Result<Value> {
     let list = b.list(0);
     let text = signed_shift(&b.need_string(1)?);
     let reset_end = b.value(2).is_none() || b.boolean(2);
-    let delta = crate::attime::parse_offset(&text).map_err(Error::new)?;
+    let delta = super::offset_seconds(&text)?;
     let Some(first) = list.first() else {
         return Ok(Value::List(Vec::new()));
     };
     let (start, end) = (first.start, first.end);
-    let (mut from, mut until) = (e.from + delta, e.until + delta);
+    let (mut from, mut until) = (e.from.saturating_add(delta), e.until.saturating_add(delta));
     if b.boolean(3) {
         // alignDST: when the request and the shifted range sit on opposite sides of a DST
         // change (in the request's time zone), move the shifted range by the hour between them.
@@ -1099,15 +1111,24 @@ fn time_stack(e: &mut Eval<'_>, call: &Call, b: &mut Bound) -> Result<Value> {
     let unit = signed_shift(&b.string(1).unwrap_or_else(|| "1d".into()));
     let from_n = b.int(2).unwrap_or(0);
     let to_n = b.int(3).unwrap_or(7);
-    let delta = crate::attime::parse_offset(&unit).map_err(Error::new)?;
+    let delta = super::offset_seconds(&unit)?;
     let Some(first) = list.first() else {
         return Ok(Value::List(Vec::new()));
     };
     let (start, end) = (first.start, first.end);
     let mut out = Vec::new();
     for shift in from_n..to_n {
-        let d = delta * shift;
-        for mut s in super::into_list(e.reevaluate(first_arg(call)?, e.from + d, e.until + d)?) {
+        let d = delta
+            .checked_mul(shift)
+            .filter(|d| d.abs() <= super::MAX_SPAN)
+            .ok_or_else(|| {
+                Error::new(format!("timeStack shift {shift} x {unit} is out of range"))
+            })?;
+        for mut s in super::into_list(e.reevaluate(
+            first_arg(call)?,
+            e.from.saturating_add(d),
+            e.until.saturating_add(d),
+        )?) {
             s.tag("timeShiftUnit", unit.clone());
             s.tag("timeShift", shift.to_string());
             s.name = format!("timeShift({}, {unit}, {shift})", s.name);

@@ -128,7 +128,11 @@ fn window_of(value: Option<Value>, list: &[Series]) -> Result<(Window, i64)> {
                 .ok_or_else(|| Error::new("windowSize must be a number of points or an interval"))?
                 as i64;
             let max_step = list.iter().map(|s| s.step).max().unwrap_or(1);
-            Ok((Window::Points(points), max_step * points))
+            let seconds = max_step
+                .checked_mul(points)
+                .filter(|s| (0..=super::MAX_SPAN).contains(s))
+                .ok_or_else(|| Error::new(format!("windowSize {points} is out of range")))?;
+            Ok((Window::Points(points), seconds))
         }
         None => Err(Error::new("windowSize is required")),
     }
@@ -159,7 +163,8 @@ fn moving(
     let agg = AggFunc::parse(func)
         .ok_or_else(|| Error::new(format!("Unsupported aggregation function: {func}")))?;
     let (window, preview) = window_of(window, &list)?;
-    let bootstrapped = into_list(e.reevaluate(first_arg(call)?, e.from - preview, e.until)?);
+    let bootstrapped =
+        into_list(e.reevaluate(first_arg(call)?, e.from.saturating_sub(preview), e.until)?);
     let tag_name = format!("moving{}", capitalize(func));
     let out = bootstrapped
         .into_iter()
@@ -233,7 +238,8 @@ fn exponential_moving_average(e: &mut Eval<'_>, call: &Call, b: &mut Bound) -> R
         Window::Seconds(_, seconds) => 2.0 / (*seconds as f64 + 1.0),
         Window::Points(p) => 2.0 / (*p as f64 + 1.0),
     };
-    let bootstrapped = into_list(e.reevaluate(first_arg(call)?, e.from - preview, e.until)?);
+    let bootstrapped =
+        into_list(e.reevaluate(first_arg(call)?, e.from.saturating_sub(preview), e.until)?);
     let out = bootstrapped
         .into_iter()
         .map(|mut s| {
@@ -274,6 +280,11 @@ fn exponential_moving_average(e: &mut Eval<'_>, call: &Call, b: &mut Bound) -> R
 fn stdev(_: &mut Eval<'_>, _: &Call, b: &mut Bound) -> Result<Value> {
     let list = b.list(0);
     let points = b.need_int(1)?;
+    if points <= 0 {
+        return Err(Error::new(format!(
+            "stdev needs a positive number of points, not {points}"
+        )));
+    }
     let tolerance = b.float(2).unwrap_or(0.1);
     let out = list
         .into_iter()
@@ -451,8 +462,9 @@ fn holt_winters(values: &[f64], step: i64, season_seconds: i64) -> (Vec<f64>, Ve
 
 /// The series re-fetched from `bootstrap` before the range, and the bootstrap in seconds.
 fn bootstrapped(e: &mut Eval<'_>, call: &Call, bootstrap: &str) -> Result<(Vec<Series>, i64)> {
-    let seconds = crate::attime::parse_offset(bootstrap).map_err(Error::new)?;
-    let list = into_list(e.reevaluate(first_arg(call)?, e.from - seconds, e.until)?);
+    let seconds = super::offset_seconds(bootstrap)?;
+    let list =
+        into_list(e.reevaluate(first_arg(call)?, e.from.saturating_sub(seconds), e.until)?);
     Ok((list, seconds))
 }
 
@@ -469,7 +481,7 @@ fn confidence_bands(
     bootstrap: &str,
     seasonality: &str,
 ) -> Result<Vec<Bands>> {
-    let season = crate::attime::parse_offset(seasonality).map_err(Error::new)?;
+    let season = super::offset_seconds(seasonality)?;
     let (list, preview) = bootstrapped(e, call, bootstrap)?;
     let mut out = Vec::new();
     for mut s in list {
@@ -512,7 +524,7 @@ fn confidence_bands(
 fn holt_winters_forecast(e: &mut Eval<'_>, call: &Call, b: &mut Bound) -> Result<Value> {
     let bootstrap = b.string(1).unwrap_or_else(|| "7d".into());
     let seasonality = b.string(2).unwrap_or_else(|| "1d".into());
-    let season = crate::attime::parse_offset(&seasonality).map_err(Error::new)?;
+    let season = super::offset_seconds(&seasonality)?;
     let (list, preview) = bootstrapped(e, call, &bootstrap)?;
     let out = list
         .into_iter()
