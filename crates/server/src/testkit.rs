@@ -102,6 +102,30 @@ impl TestServer {
             .bearer_auth(&self.admin_token)
     }
 
+    /// GETs `path` with the admin token and parses the JSON answer.
+    pub async fn get_json(&self, path: &str) -> Value {
+        let response = self.get(path).send().await.expect("GET");
+        assert!(
+            response.status().is_success(),
+            "GET {path}: {}",
+            response.status()
+        );
+        response.json().await.expect("a JSON answer")
+    }
+
+    /// Sends `text` to the carbon plaintext listener over one TCP connection.
+    pub async fn send_carbon(&self, text: String) {
+        use std::io::Write as _;
+        let addr = self.addr(crate::ListenerKind::CarbonTcp);
+        tokio::task::spawn_blocking(move || {
+            std::net::TcpStream::connect(addr)
+                .and_then(|mut s| s.write_all(text.as_bytes()))
+                .expect("send to carbon")
+        })
+        .await
+        .expect("carbon sender");
+    }
+
     /// A POST with the admin token.
     pub fn post(&self, path: &str) -> reqwest::RequestBuilder {
         self.client

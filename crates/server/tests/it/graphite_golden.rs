@@ -10,13 +10,10 @@
 //! every datapoint's timestamp and value.
 
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::net::TcpStream;
 use std::sync::Arc;
 
 use model::{ManualClock, Timestamp};
 use serde_json::Value;
-use server::ListenerKind;
 use server::testkit::{TestServer, start_server_with};
 use tsdb::{AggregationRule, SchemaRule};
 
@@ -88,15 +85,7 @@ pub(crate) async fn golden_server() -> TestServer {
         }
         counts.push((name.to_owned(), start - step, n));
     }
-    let addr = server.addr(ListenerKind::CarbonTcp);
-    tokio::task::spawn_blocking(move || {
-        TcpStream::connect(addr)
-            .unwrap()
-            .write_all(text.as_bytes())
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    server.send_carbon(text).await;
     for (name, start, n) in counts {
         if n > 0 {
             server.wait_for_points(&name, start - 1, NOW, n).await;

@@ -114,47 +114,29 @@ async fn grafana_panel_queries_find_and_variables() {
 
     // Template variables: expand(), tags() and tag_values().
     let expanded: Value = server
-        .get(&format!(
+        .get_json(&format!(
             "/metrics/expand?query=servers.*.cpu&from={}&until={}",
             NOW - 3600,
             NOW
         ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(
         expanded["results"],
         serde_json::json!(["servers.db1.cpu", "servers.web1.cpu", "servers.web2.cpu"])
     );
     let tags: Value = server
-        .get("/tags/autoComplete/tags?expr=name%3Ddisk.used&limit=10000")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .get_json("/tags/autoComplete/tags?expr=name%3Ddisk.used&limit=10000")
+        .await;
     assert_eq!(tags, serde_json::json!(["dc", "server"]));
     let values: Value = server
-        .get("/tags/autoComplete/values?tag=server&expr=dc%3Deast&expr=name%3D~disk&limit=10000")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .get_json(
+            "/tags/autoComplete/values?tag=server&expr=dc%3Deast&expr=name%3D~disk&limit=10000",
+        )
+        .await;
     assert_eq!(values, serde_json::json!(["web1", "web2"]));
     let prefixed: Value = server
-        .get("/tags/autoComplete/values?tag=server&valuePrefix=d")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .get_json("/tags/autoComplete/values?tag=server&valuePrefix=d")
+        .await;
     assert_eq!(prefixed, serde_json::json!(["db1"]));
 
     // A tag-editor query rendered with groupByTags.
@@ -276,13 +258,8 @@ async fn grafana_backend_health_check_functions_and_version() {
         .unwrap();
     assert_eq!(version, "1.1.10");
     let events: Value = server
-        .get("/events/get_data?from=-1h&until=now&tags=deploy")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .get_json("/events/get_data?from=-1h&until=now&tags=deploy")
+        .await;
     assert!(events.as_array().is_some());
 }
 

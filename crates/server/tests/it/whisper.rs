@@ -2,13 +2,10 @@
 //! Sightline and applied with the real whisper library, must fetch the same answers, slot for
 //! slot, across every tier.
 
-use std::io::Write;
-use std::net::TcpStream;
 use std::sync::Arc;
 
 use model::{ManualClock, Timestamp};
 use serde_json::{Value, json};
-use server::ListenerKind;
 use server::testkit::start_server_with;
 
 use crate::peers::run_python;
@@ -100,15 +97,7 @@ async fn sightline_holds_what_whisper_holds() {
         .iter()
         .map(|(n, t, v)| format!("{n} {v} {t}\n"))
         .collect();
-    let addr = server.addr(ListenerKind::CarbonTcp);
-    tokio::task::spawn_blocking(move || {
-        TcpStream::connect(addr)
-            .unwrap()
-            .write_all(text.as_bytes())
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    server.send_carbon(text).await;
     let last = points.iter().rfind(|p| p.0 == "diff.old").unwrap();
     server
         .wait_for_points("diff.old", last.1 - 10, last.1 + 10, 1)
