@@ -363,12 +363,18 @@ impl<'a> Eval<'a> {
                 }
             }
         }
-        let exprs = tagexpr::parse_all(&texts).map_err(Error::new)?;
+        self.tagged(&texts, &call.raw)
+    }
+
+    /// The series matching tag expressions, with `raw` (the call's text) as their
+    /// `pathExpression`, as graphite-web fetches `seriesByTag`.
+    pub(crate) fn tagged(&mut self, texts: &[String], raw: &str) -> Result<Value> {
+        let exprs = tagexpr::parse_all(texts).map_err(Error::new)?;
         let fetched = self
             .source
             .fetch_tagged(&exprs, self.from, self.until)
             .map_err(Error::new)?;
-        self.series_from(fetched, &call.raw)
+        self.series_from(fetched, raw)
     }
 }
 

@@ -16,11 +16,14 @@ use crate::series::{Consolidation, NULL, Series};
 
 mod alias;
 mod combine;
+mod docs;
 mod filter;
 mod graph;
 mod special;
 mod transform;
 mod window;
+
+pub use docs::description;
 
 pub(crate) type Imp = fn(&mut Eval<'_>, &Call, &mut Bound) -> Result<Value>;
 

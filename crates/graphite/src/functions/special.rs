@@ -96,7 +96,7 @@ pub(super) const DECLS: &[Decl] = &[
         "seriesByTag",
         "Special",
         "tagExpressions:string!*",
-        series_by_tag_placeholder,
+        series_by_tag,
         false,
     ),
     ("events", "Special", "tags:string!*", events, false),
@@ -222,9 +222,11 @@ fn random_walk(e: &mut Eval<'_>, _: &Call, b: &mut Bound) -> Result<Value> {
     Ok(Value::List(vec![s]))
 }
 
-fn series_by_tag_placeholder(_: &mut Eval<'_>, _: &Call, _: &mut Bound) -> Result<Value> {
-    // The evaluator answers seriesByTag itself; this entry exists for `/functions`.
-    Ok(Value::List(Vec::new()))
+/// `seriesByTag` named as a callback; written in a target, the evaluator answers it directly.
+fn series_by_tag(e: &mut Eval<'_>, _: &Call, b: &mut Bound) -> Result<Value> {
+    let texts: Vec<String> = b.rest().iter().map(Value::py_str).collect();
+    let quoted: Vec<String> = texts.iter().map(|t| format!("'{t}'")).collect();
+    e.tagged(&texts, &format!("seriesByTag({})", quoted.join(",")))
 }
 
 fn events(e: &mut Eval<'_>, _: &Call, b: &mut Bound) -> Result<Value> {

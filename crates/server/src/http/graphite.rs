@@ -676,7 +676,7 @@ fn function_info(def: &graphite::functions::FuncDef) -> Value {
     json!({
         "name": def.name,
         "function": format!("{}({})", def.name, signature.join(", ")),
-        "description": format!("{}({}): see the graphite-web documentation of {}.", def.name, signature.join(", "), def.name),
+        "description": graphite::functions::description(def.name),
         "module": format!("graphite.render.functions.{}", def.group.to_lowercase().replace(' ', "_")),
         "group": def.group,
         "params": params,
