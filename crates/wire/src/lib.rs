@@ -8,6 +8,7 @@
 //! - [`carbon`]: carbon plaintext lines.
 //! - [`pickle`]: carbon's pickle protocol, with a decoder that only builds data.
 //! - [`statsd`]: statsd lines, with etsy's rules and DogStatsD's extensions.
+//! - [`syslog`]: RFC 5424 and 3164 messages as real senders emit them, and RFC 6587 framing.
 //!
 //! **Invariant:** `wire` performs no I/O, spawns nothing, reads no clock; it does not depend on
 //! tokio or on any store.
@@ -18,5 +19,6 @@ pub mod framing;
 pub mod graphite_name;
 pub mod pickle;
 pub mod statsd;
+pub mod syslog;
 
 pub use error::ParseError;

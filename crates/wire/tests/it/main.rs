@@ -105,3 +105,4 @@ proptest! {
         let _ = pickle::decode_frame(&frame);
     }
 }
+mod syslog;
