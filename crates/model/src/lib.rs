@@ -3,15 +3,17 @@
 //! This crate owns the wall clock abstraction ([`Clock`], with [`SystemClock`] for production and
 //! [`ManualClock`] for tests), the [`Timestamp`] type, and the human-readable units that
 //! configuration uses ([`HumanDuration`] such as `10s` or `7d`, and [`ByteSize`] such as `16MiB`).
-//! The normalised records: [`PointBatch`] of [`MetricPoint`]s now; log and error events join it
-//! as the listeners that produce them arrive.
+//! The normalised records: [`PointBatch`] of [`MetricPoint`]s and [`LogEvent`]s; error events
+//! join them with the issue that produces them.
 //!
 //! **Invariant:** nothing here performs I/O or reads the system time except [`SystemClock`].
 
 mod clock;
+pub mod event;
 mod metric;
 mod units;
 
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock, Timestamp};
+pub use event::LogEvent;
 pub use metric::{MetricPoint, PointBatch};
 pub use units::{ByteSize, HumanDuration, UnitError};

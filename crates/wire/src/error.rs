@@ -25,6 +25,8 @@ pub enum ParseError {
     Pickle(String),
     #[error("bad statsd line: {0}")]
     Statsd(String),
+    #[error("bad JSON: {0}")]
+    Json(String),
 }
 
 impl ParseError {
@@ -40,6 +42,7 @@ impl ParseError {
             ParseError::Name(_) => "bad_name",
             ParseError::Pickle(_) => "bad_pickle",
             ParseError::Statsd(_) => "bad_statsd",
+            ParseError::Json(_) => "bad_json",
         }
     }
 }

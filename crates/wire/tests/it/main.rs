@@ -90,6 +90,7 @@ proptest! {
             let _ = line.map(carbon::decode_line);
         }
         let _ = framing::next_length_prefixed(&bytes, 1024);
+        wire::jsonlog::decode_body(&bytes, 0, &mut |_| {});
     }
 
     #[test]
