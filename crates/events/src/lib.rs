@@ -1,0 +1,18 @@
+//! Sightline's log event store: one tantivy index per UTC day, searched and counted across the
+//! days a query's range overlaps.
+//!
+//! - [`schema`]: the typed core fields (`timestamp`, `message`, `level`, `service`, `host`) and
+//!   one dynamic JSON field, `fields`, holding everything the sender wrote (raw-tokenised,
+//!   stored, fast, dots expanded), so any field can be searched without a mapping and numeric
+//!   fields aggregate.
+//! - [`store`]: [`EventStore`]: day partitions opened on demand, a cap on distinct field names
+//!   per partition, commits on request (the server calls them on a timer), search newest first
+//!   with a time range, counts, and retention that drops whole days.
+//!
+//! **Boundary:** no HTTP, no tokio; the WAL, listeners and APIs live elsewhere.
+//! Issue 5 grows this crate: the WAL, aggregations and the query language come next.
+
+pub mod schema;
+pub mod store;
+
+pub use store::{EventStore, EventsError, Hit, Search, SearchResult, StoreConfig};
