@@ -53,7 +53,6 @@ impl Default for StoreConfig {
 }
 
 struct Partition {
-    index: Index,
     writer: Mutex<IndexWriter>,
     reader: IndexReader,
     /// Field paths seen, for the per-partition cap.
@@ -249,7 +248,6 @@ impl EventStore {
             .reload_policy(ReloadPolicy::Manual)
             .try_into()?;
         let partition = Arc::new(Partition {
-            index,
             writer: Mutex::new(settings_writer),
             reader,
             paths: Mutex::new(BTreeSet::new()),
@@ -335,7 +333,8 @@ impl EventStore {
         Ok(())
     }
 
-    fn query(&self, index: &Index, search: &Search) -> Result<Box<dyn Query>> {
+    /// The search's query (checked even when no day overlaps its range), ANDed with the range.
+    fn query(&self, search: &Search) -> Result<Box<dyn Query>> {
         let f = &self.fields;
         let range: Box<dyn Query> = Box::new(RangeQuery::new(
             Bound::Included(Term::from_field_date_for_search(
@@ -351,7 +350,11 @@ impl EventStore {
         if text.is_empty() || text == "*" {
             return Ok(range);
         }
-        let mut parser = QueryParser::for_index(index, vec![f.message, f.fields]);
+        let mut parser = QueryParser::new(
+            f.schema.clone(),
+            vec![f.message, f.fields],
+            tantivy::tokenizer::TokenizerManager::default(),
+        );
         parser.set_conjunction_by_default();
         let parsed = parser
             .parse_query(&qualify_fields(text))
@@ -380,11 +383,11 @@ impl EventStore {
             .rev()
             .map(|(_, p)| Arc::clone(p))
             .collect();
+        let query = self.query(search)?;
         let mut hits: Vec<(i64, Hit)> = Vec::new();
         let mut total = 0;
         for p in partitions {
             let searcher = p.reader.searcher();
-            let query = self.query(&p.index, search)?;
             let collector = (
                 Count,
                 TopDocs::with_limit(search.limit.max(1))

@@ -68,6 +68,7 @@ pub struct Handle {
     telemetry: Arc<Telemetry>,
     db: ControlDb,
     tsdb: Tsdb,
+    events: Arc<events::EventStore>,
     generated_admin_password: Option<Secret>,
     grace: Duration,
     data_dir: DataDir,
@@ -96,6 +97,7 @@ pub async fn start(
     let auth = Auth::new(db.clone(), clock.clone(), &config.auth);
     let generated_admin_password = auth.bootstrap(&config.auth)?;
     let tsdb = open_tsdb(&config, &data_dir, clock.clone()).await?;
+    let events = open_events(&data_dir).await?;
     let (sink, writer) = ingest::start_writer(tsdb.clone());
 
     let telemetry = Arc::new(Telemetry::default());
@@ -124,6 +126,7 @@ pub async fn start(
         ready: Arc::clone(&ready),
         started: Instant::now(),
         tsdb: tsdb.clone(),
+        events: Arc::clone(&events),
     };
     let monitor = selfmon::SelfMonitor {
         telemetry: Arc::clone(&telemetry),
@@ -134,6 +137,10 @@ pub async fn start(
     };
     node.tasks
         .push(("selfmon", tokio::spawn(monitor.run(shutdown.clone()))));
+    node.tasks.push((
+        "events-commit",
+        tokio::spawn(commit_events(Arc::clone(&events), shutdown.clone())),
+    ));
     let router = http::router(state);
     let token = shutdown.clone();
     let http_listener = listeners.http;
@@ -168,6 +175,7 @@ pub async fn start(
         telemetry,
         db,
         tsdb,
+        events,
         generated_admin_password,
         grace: config.shutdown_grace.get(),
         data_dir,
@@ -181,6 +189,37 @@ async fn open_tsdb(config: &Config, data_dir: &DataDir, clock: SharedClock) -> R
         .await
         .map_err(|e| Error::Task(e.to_string()))?
         .map_err(|e| Error::Store(e.to_string()))
+}
+
+async fn open_events(data_dir: &DataDir) -> Result<Arc<events::EventStore>> {
+    let dir = data_dir.path().join("events");
+    tokio::task::spawn_blocking(move || {
+        events::EventStore::open(&dir, events::StoreConfig::default())
+    })
+    .await
+    .map_err(|e| Error::Task(e.to_string()))?
+    .map(Arc::new)
+    .map_err(|e| Error::Store(e.to_string()))
+}
+
+/// How often added events become searchable (and durable, until the WAL arrives).
+const EVENTS_COMMIT_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Commits the event store on a timer until shutdown.
+async fn commit_events(store: Arc<events::EventStore>, shutdown: CancellationToken) {
+    let mut ticks = tokio::time::interval(EVENTS_COMMIT_INTERVAL);
+    loop {
+        tokio::select! {
+            _ = ticks.tick() => {}
+            () = shutdown.cancelled() => return,
+        }
+        let store = Arc::clone(&store);
+        match tokio::task::spawn_blocking(move || store.commit()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "could not commit the event store"),
+            Err(e) => tracing::error!(error = %e, "event store commit failed"),
+        }
+    }
 }
 
 /// What the listeners are started from.
@@ -426,6 +465,12 @@ impl Handle {
             cut.push("ingest");
         }
         let tsdb = self.tsdb.clone();
+        let events = Arc::clone(&self.events);
+        match tokio::task::spawn_blocking(move || events.commit()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "could not commit the event store"),
+            Err(e) => tracing::error!(error = %e, "event store shutdown failed"),
+        }
         match tokio::task::spawn_blocking(move || tsdb.close()).await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => tracing::error!(error = %e, "could not close the metric store cleanly"),

@@ -58,6 +58,42 @@ impl FromRequestParts<AppState> for Principal {
     }
 }
 
+/// A sender holding an ingest token (`Authorization: Bearer sl_ing_…`), for the HTTP ingest
+/// routes.
+#[derive(Debug)]
+pub struct IngestKey {
+    pub name: String,
+}
+
+impl FromRequestParts<AppState> for IngestKey {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let Some(text) = bearer_token(&parts.headers) else {
+            return Err(ApiError::unauthorized(
+                "an ingest token is required: Authorization: Bearer sl_ing_…",
+            ));
+        };
+        match state
+            .auth
+            .token(text, crate::auth::TokenKind::Ingest)
+            .await?
+        {
+            Some(token) => Ok(IngestKey { name: token.name }),
+            None => {
+                state
+                    .auth
+                    .stats
+                    .rejected_credentials
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                Err(ApiError::unauthorized(
+                    "invalid, revoked or wrong kind of token",
+                ))
+            }
+        }
+    }
+}
+
 /// A caller with the admin role.
 #[derive(Debug)]
 pub struct Admin(pub Principal);

@@ -7,6 +7,7 @@
 
 mod auth;
 pub mod error;
+mod events;
 pub mod extract;
 mod graphite;
 mod middleware;
@@ -42,6 +43,7 @@ pub struct AppState {
     pub ready: Arc<AtomicBool>,
     pub started: Instant,
     pub tsdb: tsdb::Tsdb,
+    pub events: Arc<::events::EventStore>,
 }
 
 /// The full router, with middleware, for `state`.
@@ -52,6 +54,7 @@ pub fn router(state: AppState) -> Router {
         .merge(auth::routes())
         .merge(series::routes())
         .merge(graphite::routes())
+        .merge(events::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(max_body))
         .layer(axum::middleware::from_fn_with_state(

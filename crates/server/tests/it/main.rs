@@ -6,6 +6,7 @@ mod auth;
 mod clients;
 mod collectd;
 mod compat;
+mod events;
 mod graphite_golden;
 mod graphite_grafana;
 mod graphite_graph;

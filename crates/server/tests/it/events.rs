@@ -1,0 +1,166 @@
+//! Events over HTTP: NDJSON ingest with an ingest token, then search.
+
+use serde_json::Value;
+use server::testkit::{ADMIN_PASSWORD, TestServer, start_server};
+
+const LINES: &str = r#"{"user_id": 42, "request_id": "abc123", "plan": "pro", "amount": 49.0, "event": "user.signed_up", "level": "info", "timestamp": "2026-11-25T02:55:28.684388Z"}
+{"user_id": 42, "event": "payment.succeeded", "amount": 49.0, "currency": "EUR", "level": "info", "timestamp": "2026-11-25T02:56:00Z"}
+this line is not JSON
+{"order_id": 7, "ms": 1234, "event": "order.slow", "logger": "shop.checkout", "level": "warning", "timestamp": "2026-11-25T02:57:00Z"}
+[1, 2]
+"#;
+
+async fn ingest_token(server: &TestServer) -> String {
+    let cookie = server.login("admin", ADMIN_PASSWORD).await.unwrap();
+    server
+        .create_token(&cookie, "shipper", "ingest", None)
+        .await
+}
+
+/// Searches until `want` events match (the store commits every second), up to 10 s.
+async fn search_until(server: &TestServer, query: &str, want: u64) -> Value {
+    let url = format!(
+        "/api/v1/events/search?from=1795000000&until=1796000000&q={}",
+        serde_urlencoded::to_string([("", query)])
+            .unwrap()
+            .trim_start_matches('=')
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let found = server.get_json(&url).await;
+        if found["total"].as_u64() == Some(want) || std::time::Instant::now() > deadline {
+            return found;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn ndjson_in_search_out() {
+    let server = start_server().await;
+    let token = ingest_token(&server).await;
+    let response = server
+        .client
+        .post(server.url("/api/v1/ingest"))
+        .bearer_auth(&token)
+        .header("Content-Type", "application/x-ndjson")
+        .body(LINES)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let answer: Value = response.json().await.unwrap();
+    assert_eq!(
+        (answer["accepted"].as_u64(), answer["rejected"].as_u64()),
+        (Some(3), Some(2))
+    );
+    assert_eq!(
+        answer["errors"][0]["index"], 2,
+        "the bad line is named by its position"
+    );
+    assert_eq!(answer["errors"][1]["index"], 4);
+
+    let found = search_until(&server, "user_id:42", 2).await;
+    assert_eq!(found["total"], 2);
+    assert_eq!(
+        found["events"][0]["message"], "payment.succeeded",
+        "newest first"
+    );
+    assert_eq!(found["events"][1]["fields"]["plan"], "pro");
+    let found = search_until(&server, "event:order.slow AND ms:[1000 TO *]", 1).await;
+    assert_eq!(found["events"][0]["level"], "warning");
+    let found = search_until(&server, "", 3).await;
+    assert_eq!(found["total"], 3);
+
+    // A JSON array body is the same.
+    let response = server
+        .client
+        .post(server.url("/api/v1/ingest"))
+        .bearer_auth(&token)
+        .body(r#"[{"msg": "from an array", "timestamp": 1795500000}]"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.json::<Value>().await.unwrap()["accepted"], 1);
+    assert_eq!(search_until(&server, "array", 1).await["total"], 1);
+
+    let bad = server
+        .get("/api/v1/events/search?q=amount:[1%20TO")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+}
+
+#[tokio::test]
+async fn ingest_needs_an_ingest_token() {
+    let server = start_server().await;
+    let url = server.url("/api/v1/ingest");
+    let none = server.client.post(&url).body("{}").send().await.unwrap();
+    assert_eq!(none.status(), 401);
+    let api = server
+        .client
+        .post(&url)
+        .bearer_auth(&server.admin_token)
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(api.status(), 401, "an API token is not an ingest token");
+    let token = ingest_token(&server).await;
+    let search = server
+        .client
+        .get(server.url("/api/v1/events/search"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(search.status(), 401, "an ingest token cannot read");
+    let gz = server
+        .client
+        .post(&url)
+        .bearer_auth(&token)
+        .header("Content-Encoding", "gzip")
+        .body("x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gz.status(), 400);
+}
+
+#[tokio::test]
+async fn structlog_ships_to_the_ingest_endpoint() {
+    let server = start_server().await;
+    let token = ingest_token(&server).await;
+    let doc = serde_json::json!({"url": server.url("/api/v1/ingest"), "token": token});
+    let out =
+        tokio::task::spawn_blocking(move || crate::peers::run_python("structlog_sender.py", &doc))
+            .await
+            .unwrap();
+    assert_eq!(out["status"], 200);
+    assert_eq!(out["answer"]["accepted"], 4, "{}", out["answer"]);
+    // structlog stamps the real time: search the last hour around it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let found = loop {
+        let found = server
+            .get_json("/api/v1/events/search?from=-1h&q=user_id:42")
+            .await;
+        if found["total"] == 3 || std::time::Instant::now() > deadline {
+            break found;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert_eq!(found["total"], 3, "{found}");
+    let failed = &found["events"][0];
+    assert_eq!(failed["message"], "payment.failed");
+    assert_eq!(failed["level"], "error");
+    assert_eq!(
+        failed["fields"]["exception"][0]["exc_type"],
+        "ZeroDivisionError"
+    );
+    let slow = server
+        .get_json("/api/v1/events/search?from=-1h&q=event:order.slow")
+        .await;
+    assert_eq!(slow["events"][0]["level"], "warning");
+    assert_eq!(slow["events"][0]["fields"]["ms"], 1234);
+}
