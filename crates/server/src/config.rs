@@ -16,6 +16,7 @@ use model::{ByteSize, HumanDuration};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 pub use crate::ingest::carbon::CarbonConfig;
+pub use crate::ingest::logs::LogsConfig;
 pub use crate::ingest::net::{Cidr, ListenAddr};
 pub use crate::ingest::statsd::StatsdConfig;
 pub use tsdb::TsdbConfig;
@@ -33,6 +34,7 @@ pub struct Config {
     pub auth: AuthConfig,
     pub carbon: CarbonConfig,
     pub statsd: StatsdConfig,
+    pub logs: LogsConfig,
     pub tsdb: TsdbConfig,
 }
 
@@ -45,6 +47,7 @@ impl Default for Config {
             http: HttpConfig::default(),
             auth: AuthConfig::default(),
             carbon: CarbonConfig::default(),
+            logs: LogsConfig::default(),
             statsd: StatsdConfig::default(),
             tsdb: TsdbConfig::default(),
         }
@@ -202,6 +205,18 @@ impl Config {
         }
         if self.auth.login_window.get().is_zero() {
             return invalid("auth.login_window", "must be greater than zero");
+        }
+        if self.logs.max_record_size < ByteSize::bytes(64) {
+            return invalid("logs.max_record_size", "must be at least 64B");
+        }
+        if self.logs.max_connections == 0 {
+            return invalid("logs.max_connections", "must be at least 1");
+        }
+        if jiff::tz::db().get(&self.logs.syslog_timezone).is_err() {
+            return invalid(
+                "logs.syslog_timezone",
+                "is not an IANA time zone name (such as UTC or Europe/Paris)",
+            );
         }
         if self.carbon.max_line_length < ByteSize::bytes(64) {
             return invalid("carbon.max_line_length", "must be at least 64B");

@@ -115,6 +115,7 @@ pub async fn start(
     };
     let http_stats = telemetry.listener(ListenerKind::Http.name());
     node.start_carbon(&listeners)?;
+    node.start_logs(&listeners, &events)?;
     let statsd = node.start_statsd(&listeners)?;
     let state = http::AppState {
         config: Arc::new(config.clone()),
@@ -270,6 +271,58 @@ impl Node<'_> {
             max_line: self.config.carbon.max_line_length.as_usize(),
             shutdown: self.shutdown.clone(),
         }
+    }
+
+    fn logs_context(
+        &self,
+        kind: ListenerKind,
+        store: &Arc<events::EventStore>,
+    ) -> ingest::logs::LogsContext {
+        ingest::logs::LogsContext {
+            store: Arc::clone(store),
+            clock: self.clock.clone(),
+            stats: self.telemetry.listener(kind.name()),
+            max_record: self.config.logs.max_record_size.as_usize(),
+            shutdown: self.shutdown.clone(),
+            tz: jiff::tz::db()
+                .get(&self.config.logs.syslog_timezone)
+                .unwrap_or(jiff::tz::TimeZone::UTC),
+        }
+    }
+
+    fn start_logs(&mut self, listeners: &Listeners, store: &Arc<events::EventStore>) -> Result<()> {
+        let c = &self.config.logs;
+        let tcp = [
+            (ListenerKind::SyslogTcp, &listeners.syslog_tcp),
+            (ListenerKind::JsonLinesTcp, &listeners.json_lines_tcp),
+        ];
+        for (kind, listener) in tcp {
+            let Some(l) = listener else { continue };
+            let ctx = self.logs_context(kind, store);
+            let stats = Arc::clone(&ctx.stats);
+            if kind == ListenerKind::SyslogTcp {
+                let handle = move |s, p| ingest::logs::syslog_connection(s, p, ctx.clone());
+                self.spawn_tcp(kind, l, stats, &c.allow, c.max_connections, handle)?;
+            } else {
+                let handle = move |s, p| ingest::logs::json_lines_connection(s, p, ctx.clone());
+                self.spawn_tcp(kind, l, stats, &c.allow, c.max_connections, handle)?;
+            }
+        }
+        if let Some(socket) = &listeners.syslog_udp {
+            let ctx = self.logs_context(ListenerKind::SyslogUdp, store);
+            let mut log = None;
+            let stats = Arc::clone(&ctx.stats);
+            let thread = udp::spawn(
+                socket.try_clone()?,
+                stats,
+                c.allow.clone(),
+                c.udp_receive_buffer.as_usize(),
+                self.shutdown.clone(),
+                move |d, p| ingest::logs::syslog_datagram(d, p, &ctx, &mut log),
+            )?;
+            self.threads.push(thread);
+        }
+        Ok(())
     }
 
     fn start_carbon(&mut self, listeners: &Listeners) -> Result<()> {

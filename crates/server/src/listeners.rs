@@ -20,6 +20,9 @@ pub enum ListenerKind {
     CarbonPickle,
     StatsdUdp,
     StatsdTcp,
+    SyslogUdp,
+    SyslogTcp,
+    JsonLinesTcp,
 }
 
 impl ListenerKind {
@@ -32,6 +35,9 @@ impl ListenerKind {
             ListenerKind::CarbonPickle => "carbon_pickle",
             ListenerKind::StatsdUdp => "statsd_udp",
             ListenerKind::StatsdTcp => "statsd_tcp",
+            ListenerKind::SyslogUdp => "syslog_udp",
+            ListenerKind::SyslogTcp => "syslog_tcp",
+            ListenerKind::JsonLinesTcp => "json_lines_tcp",
         }
     }
 }
@@ -45,6 +51,9 @@ pub struct Listeners {
     pub carbon_pickle: Option<TcpListener>,
     pub statsd_udp: Option<UdpSocket>,
     pub statsd_tcp: Option<TcpListener>,
+    pub syslog_udp: Option<UdpSocket>,
+    pub syslog_tcp: Option<TcpListener>,
+    pub json_lines_tcp: Option<TcpListener>,
 }
 
 impl Listeners {
@@ -57,6 +66,9 @@ impl Listeners {
             carbon_pickle: maybe_tcp(ListenerKind::CarbonPickle, config.carbon.pickle)?,
             statsd_udp: maybe_udp(ListenerKind::StatsdUdp, config.statsd.udp)?,
             statsd_tcp: maybe_tcp(ListenerKind::StatsdTcp, config.statsd.tcp)?,
+            syslog_udp: maybe_udp(ListenerKind::SyslogUdp, config.logs.syslog_udp)?,
+            syslog_tcp: maybe_tcp(ListenerKind::SyslogTcp, config.logs.syslog_tcp)?,
+            json_lines_tcp: maybe_tcp(ListenerKind::JsonLinesTcp, config.logs.json_lines_tcp)?,
         })
     }
 
@@ -67,6 +79,8 @@ impl Listeners {
             (ListenerKind::CarbonTcp, &self.carbon_tcp),
             (ListenerKind::CarbonPickle, &self.carbon_pickle),
             (ListenerKind::StatsdTcp, &self.statsd_tcp),
+            (ListenerKind::SyslogTcp, &self.syslog_tcp),
+            (ListenerKind::JsonLinesTcp, &self.json_lines_tcp),
         ];
         for (kind, listener) in tcp {
             if let Some(l) = listener {
@@ -76,6 +90,7 @@ impl Listeners {
         for (kind, socket) in [
             (ListenerKind::CarbonUdp, &self.carbon_udp),
             (ListenerKind::StatsdUdp, &self.statsd_udp),
+            (ListenerKind::SyslogUdp, &self.syslog_udp),
         ] {
             if let Some(s) = socket {
                 out.push((kind, s.local_addr()?));

@@ -81,6 +81,9 @@ pub fn test_config(dir: &TempDir) -> Config {
     config.carbon.pickle = any_port;
     config.statsd.tcp = any_port;
     config.statsd.udp = any_port;
+    config.logs.syslog_udp = any_port;
+    config.logs.syslog_tcp = any_port;
+    config.logs.json_lines_tcp = any_port;
     config.auth.admin_password = Some(Secret::new(ADMIN_PASSWORD));
     config
 }

@@ -9,6 +9,7 @@
 //! group commit makes them durable within `tsdb.commit_interval`.
 
 pub mod carbon;
+pub mod logs;
 pub mod net;
 pub mod statsd;
 mod statsd_agg;

@@ -164,3 +164,101 @@ async fn structlog_ships_to_the_ingest_endpoint() {
     assert_eq!(slow["events"][0]["level"], "warning");
     assert_eq!(slow["events"][0]["fields"]["ms"], 1234);
 }
+
+/// Polls a search until it finds `want` events, up to 10 s.
+async fn wait_for(server: &TestServer, query: &str, want: u64) -> Value {
+    let url = format!(
+        "/api/v1/events/search?from=-1h&q={}",
+        serde_urlencoded::to_string([("", query)])
+            .unwrap()
+            .trim_start_matches('=')
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let found = server.get_json(&url).await;
+        if found["total"].as_u64() == Some(want) || std::time::Instant::now() > deadline {
+            return found;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn python_syslog_handler_over_udp_and_tcp() {
+    let server = start_server().await;
+    let udp = server.addr(server::ListenerKind::SyslogUdp);
+    let tcp = server.addr(server::ListenerKind::SyslogTcp);
+    for (addr, transport) in [(udp, "udp"), (tcp, "tcp")] {
+        let doc = serde_json::json!({"host": "127.0.0.1", "port": addr.port(), "transport": transport, "tag": "shop"});
+        // SysLogHandler's TCP messages end with NUL and nothing else; its UDP ones too.
+        let out =
+            tokio::task::spawn_blocking(move || crate::peers::run_python("syslog_sender.py", &doc))
+                .await
+                .unwrap();
+        assert!(out.is_object());
+        let found = wait_for(&server, &format!("\"over {transport}\""), 2).await;
+        assert_eq!(found["total"], 2, "{transport}: {found}");
+        let error = &found["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["level"] == "error")
+            .cloned()
+            .unwrap();
+        assert!(
+            error["message"]
+                .as_str()
+                .unwrap()
+                .contains("payment failed")
+        );
+        assert_eq!(error["fields"]["facility"], "local3");
+        assert_eq!(
+            error["host"], "127.0.0.1",
+            "no host in the message: the sender's address"
+        );
+    }
+    let metrics = server.metrics().await;
+    server::testkit::assert_listener_telemetry(
+        &metrics,
+        &["syslog_udp", "syslog_tcp", "json_lines_tcp"],
+    );
+}
+
+#[tokio::test]
+async fn json_lines_and_framed_syslog_over_tcp() {
+    use std::io::Write;
+    let server = start_server().await;
+    let json_lines = server.addr(server::ListenerKind::JsonLinesTcp);
+    let syslog = server.addr(server::ListenerKind::SyslogTcp);
+    let octet = "<165>1 2024-05-01T12:00:00.123456+02:00 web01 myapp 4242 ID47 [exampleSDID@32473 iut=\"3\"] octet counted\n";
+    let syslog_bytes = format!(
+        "{} {octet}<13>May  1 12:00:00 web02 sshd[99]: Accepted publickey for alice\n",
+        octet.len()
+    );
+    tokio::task::spawn_blocking(move || {
+        let mut s = std::net::TcpStream::connect(json_lines).unwrap();
+        s.write_all(b"{\"message\": \"shipped by logstash\", \"user\": {\"email\": \"bob@example.com\"}}\nnot json\n{\"msg\": \"last line, no newline\"}").unwrap();
+        drop(s);
+        std::net::TcpStream::connect(syslog).unwrap().write_all(syslog_bytes.as_bytes()).unwrap();
+    })
+    .await
+    .unwrap();
+    let found = wait_for(&server, "user.email:bob@example.com", 1).await;
+    assert_eq!(found["events"][0]["message"], "shipped by logstash");
+    assert_eq!(wait_for(&server, "\"no newline\"", 1).await["total"], 1);
+    // The 5424 message is from 2024 and the 3164 one from May: search all time for them.
+    let all = server
+        .get_json("/api/v1/events/search?from=0&q=sd.exampleSDID@32473.iut:3")
+        .await;
+    assert_eq!(all["total"], 1, "{all}");
+    assert_eq!(all["events"][0]["service"], "myapp");
+    let sshd = server
+        .get_json("/api/v1/events/search?from=0&q=appname:sshd")
+        .await;
+    assert_eq!(sshd["events"][0]["host"], "web02");
+    let metrics = server.metrics().await;
+    assert!(
+        metrics.contains("sightline_listener_parse_errors_total{listener=\"json_lines_tcp\"} 1"),
+        "the bad line is counted"
+    );
+}

@@ -1,0 +1,31 @@
+#!/usr/bin/env python3
+"""Python's own logging.handlers.SysLogHandler sending to Sightline over UDP and TCP.
+
+Reads {"host", "port", "transport": "udp"|"tcp", "tag"} on stdin; logs two records; prints {}.
+"""
+import json
+import logging
+import logging.handlers
+import socket
+import sys
+
+
+def main():
+    cfg = json.load(sys.stdin)
+    for socktype, name in ((socket.SOCK_DGRAM, "udp"), (socket.SOCK_STREAM, "tcp")):
+        if name != cfg["transport"]:
+            continue
+        logger = logging.getLogger(f"sender.{name}")
+        logger.setLevel(logging.DEBUG)
+        handler = logging.handlers.SysLogHandler(address=(cfg["host"], cfg["port"]), socktype=socktype,
+                                                 facility=logging.handlers.SysLogHandler.LOG_LOCAL3)
+        handler.setFormatter(logging.Formatter(f"{cfg['tag']} %(name)s %(message)s"))
+        logger.addHandler(handler)
+        logger.info("user alice@example.com logged in over %s", name)
+        logger.error("payment failed over %s", name)
+        handler.close()
+    json.dump({}, sys.stdout)
+
+
+if __name__ == "__main__":
+    main()
