@@ -166,6 +166,9 @@ mod tests {
         config.carbon.pickle = ListenAddr::OFF;
         config.statsd.udp = ListenAddr::OFF;
         config.statsd.tcp = ListenAddr::OFF;
+        config.logs.syslog_udp = ListenAddr::OFF;
+        config.logs.syslog_tcp = ListenAddr::OFF;
+        config.logs.json_lines_tcp = ListenAddr::OFF;
         let listeners = Listeners::bind(&config).unwrap();
         assert_eq!(listeners.addresses().unwrap().len(), 1);
     }

@@ -41,6 +41,9 @@ impl Serve {
             "CARBON_PICKLE",
             "STATSD_TCP",
             "STATSD_UDP",
+            "LOGS__SYSLOG_UDP",
+            "LOGS__SYSLOG_TCP",
+            "LOGS__JSON_LINES_TCP",
         ] {
             cmd.env(format!("SIGHTLINE_{listener}"), "127.0.0.1:0");
         }
