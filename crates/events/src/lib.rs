@@ -9,10 +9,14 @@
 //!   per partition, commits on request (the server calls them on a timer), search newest first
 //!   with a time range, counts, and retention that drops whole days.
 //!
-//! **Boundary:** no HTTP, no tokio; the WAL, listeners and APIs live elsewhere.
-//! Issue 5 grows this crate: the WAL, aggregations and the query language come next.
+//! - `wal`: events are fsynced to a write-ahead log before `add` returns, and replayed after a
+//!   crash; a commit seals a generation, recorded in every partition's commit payload.
+//!
+//! **Boundary:** no HTTP, no tokio; listeners and APIs live elsewhere.
+//! Issue 5 grows this crate: aggregations and the query language come next.
 
 pub mod schema;
 pub mod store;
+mod wal;
 
 pub use store::{EventStore, EventsError, Hit, Search, SearchResult, StoreConfig};

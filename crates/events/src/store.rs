@@ -53,6 +53,8 @@ impl Default for StoreConfig {
 }
 
 struct Partition {
+    /// The last WAL generation this partition's committed index holds in full.
+    committed: std::sync::atomic::AtomicU64,
     writer: Mutex<IndexWriter>,
     reader: IndexReader,
     /// Field paths seen, for the per-partition cap.
@@ -65,6 +67,8 @@ pub struct EventStore {
     fields: Fields,
     config: StoreConfig,
     partitions: RwLock<BTreeMap<i64, Arc<Partition>>>,
+    /// Held across `add` and `commit`, so a commit seals exactly what its indexes hold.
+    wal: Mutex<crate::wal::Wal>,
 }
 
 impl std::fmt::Debug for EventStore {
@@ -198,11 +202,17 @@ impl EventStore {
             path: dir.to_owned(),
             source,
         })?;
+        let wal_dir = dir.join("wal");
+        let (wal, replay) = crate::wal::Wal::open(&wal_dir).map_err(|source| EventsError::Io {
+            path: wal_dir.clone(),
+            source,
+        })?;
         let store = EventStore {
             dir: dir.to_owned(),
             fields: Fields::new(),
             config,
             partitions: RwLock::new(BTreeMap::new()),
+            wal: Mutex::new(wal),
         };
         let entries = std::fs::read_dir(dir).map_err(|source| EventsError::Io {
             path: dir.to_owned(),
@@ -213,6 +223,26 @@ impl EventStore {
                 store.partition(day)?;
             }
         }
+        // What was acknowledged but not committed before the last stop.
+        for (generation, event) in &replay {
+            let partition = store.partition(day_of(event.timestamp_ns))?;
+            if *generation
+                > partition
+                    .committed
+                    .load(std::sync::atomic::Ordering::Relaxed)
+            {
+                let mut known = partition.paths.lock().map_err(|_| EventsError::Poisoned)?;
+                paths("", &event.fields, &mut known);
+                drop(known);
+                let doc = store.document(event);
+                partition
+                    .writer
+                    .lock()
+                    .map_err(|_| EventsError::Poisoned)?
+                    .add_document(doc)?;
+            }
+        }
+        store.commit()?;
         Ok(store)
     }
 
@@ -247,7 +277,13 @@ impl EventStore {
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
             .try_into()?;
+        let committed = index
+            .load_metas()?
+            .payload
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(0);
         let partition = Arc::new(Partition {
+            committed: std::sync::atomic::AtomicU64::new(committed),
             writer: Mutex::new(settings_writer),
             reader,
             paths: Mutex::new(BTreeSet::new()),
@@ -285,25 +321,36 @@ impl EventStore {
     /// Adds events; visible to searches after the next [`EventStore::commit`]. Returns, for each
     /// refused event (its index in `events`), why: a partition at its cap of field names.
     pub fn add(&self, events: &[LogEvent]) -> Result<Vec<(usize, String)>> {
+        let mut wal = self.wal.lock().map_err(|_| EventsError::Poisoned)?;
         let mut refused = Vec::new();
+        let mut accepted: Vec<(&LogEvent, Arc<Partition>)> = Vec::with_capacity(events.len());
         for (i, event) in events.iter().enumerate() {
             let day = day_of(event.timestamp_ns);
             let partition = self.partition(day)?;
             let mut new_paths = BTreeSet::new();
             paths("", &event.fields, &mut new_paths);
-            {
-                let mut known = partition.paths.lock().map_err(|_| EventsError::Poisoned)?;
-                let added = new_paths.iter().filter(|p| !known.contains(*p)).count();
-                if known.len() + added > self.config.max_fields_per_partition {
-                    refused.push((i, format!(
-                        "{} already holds {} distinct field names, the most a day may have; this event would add {added}",
-                        day_name(day),
-                        known.len()
-                    )));
-                    continue;
-                }
-                known.extend(new_paths);
+            let mut known = partition.paths.lock().map_err(|_| EventsError::Poisoned)?;
+            let added = new_paths.iter().filter(|p| !known.contains(*p)).count();
+            if known.len() + added > self.config.max_fields_per_partition {
+                refused.push((i, format!(
+                    "{} already holds {} distinct field names, the most a day may have; this event would add {added}",
+                    day_name(day),
+                    known.len()
+                )));
+                continue;
             }
+            known.extend(new_paths);
+            drop(known);
+            accepted.push((event, partition));
+        }
+        // Durable before anything else sees it: the caller acknowledges after this returns.
+        let refs: Vec<&LogEvent> = accepted.iter().map(|(e, _)| *e).collect();
+        let wal_path = self.dir.join("wal");
+        wal.append(&refs).map_err(|source| EventsError::Io {
+            path: wal_path,
+            source,
+        })?;
+        for (event, partition) in accepted {
             let doc = self.document(event);
             partition
                 .writer
@@ -314,8 +361,15 @@ impl EventStore {
         Ok(refused)
     }
 
-    /// Makes everything added so far durable and searchable.
+    /// Makes everything added so far searchable, and committed in the indexes: the WAL
+    /// generations it came from are then deleted.
     pub fn commit(&self) -> Result<()> {
+        let mut wal = self.wal.lock().map_err(|_| EventsError::Poisoned)?;
+        let wal_path = self.dir.join("wal");
+        let sealed = wal.rotate().map_err(|source| EventsError::Io {
+            path: wal_path.clone(),
+            source,
+        })?;
         let partitions: Vec<Arc<Partition>> = self
             .partitions
             .read()
@@ -323,11 +377,21 @@ impl EventStore {
             .values()
             .cloned()
             .collect();
-        for p in partitions {
-            p.writer
-                .lock()
-                .map_err(|_| EventsError::Poisoned)?
-                .commit()?;
+        for p in &partitions {
+            let mut writer = p.writer.lock().map_err(|_| EventsError::Poisoned)?;
+            let mut prepared = writer.prepare_commit()?;
+            prepared.set_payload(&sealed.to_string());
+            prepared.commit()?;
+            p.committed
+                .store(sealed, std::sync::atomic::Ordering::Relaxed);
+        }
+        wal.remove_through(sealed)
+            .map_err(|source| EventsError::Io {
+                path: wal_path,
+                source,
+            })?;
+        drop(wal);
+        for p in &partitions {
             p.reader.reload()?;
         }
         Ok(())

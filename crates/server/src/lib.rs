@@ -203,7 +203,7 @@ async fn open_events(data_dir: &DataDir) -> Result<Arc<events::EventStore>> {
     .map_err(|e| Error::Store(e.to_string()))
 }
 
-/// How often added events become searchable (and durable, until the WAL arrives).
+/// How often added events become searchable (they are durable in the WAL before that).
 const EVENTS_COMMIT_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Commits the event store on a timer until shutdown.

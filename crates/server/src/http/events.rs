@@ -3,8 +3,9 @@
 //! - `POST /api/v1/ingest` (an ingest token): one JSON object per line, or a JSON array of
 //!   objects; structlog's, ECS's and most shippers' keys are recognised (`wire::jsonlog`).
 //!   The answer counts what was accepted and lists (the first 100) refused lines with why;
-//!   the good lines of a request are stored whatever the bad ones hold. Events become
-//!   searchable within the store's commit interval (a second).
+//!   the good lines of a request are stored whatever the bad ones hold. The answer comes after
+//!   the events are fsynced to the store's WAL; they become searchable within its commit
+//!   interval (a second).
 //! - `GET /api/v1/events/search?q=&from=&until=&limit=`: newest first, with the total count.
 //!   Times are epoch seconds, `now`, or `-<n><unit>`.
 

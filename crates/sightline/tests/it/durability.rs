@@ -1,4 +1,5 @@
-//! Durability: points received before a group commit survive `kill -9` of the real process.
+//! Durability: points received before a group commit, and events acknowledged over HTTP,
+//! survive `kill -9` of the real process.
 //!
 //! Batch A is sent and the test waits until the server counts every point written and a few
 //! commit intervals have passed, so A is in the fsynced WAL. Then batch B streams in and the
@@ -140,4 +141,59 @@ fn acknowledged_points_survive_kill_9() {
         "recovery came from the WAL:\n{log}"
     );
     assert!(!log.contains("panicked"), "{log}");
+}
+
+/// Events answered 200 by `/api/v1/ingest` survive `kill -9`, even those sent just before it
+/// (well inside the store's one-second commit interval).
+#[test]
+fn acknowledged_events_survive_kill_9() {
+    let dir = tempfile::tempdir().unwrap();
+    let envs = [("SIGHTLINE_ADMIN_PASSWORD", PASSWORD)];
+    let mut serve = Serve::start(dir.path(), &[], &envs);
+    let client = reqwest::blocking::Client::new();
+    let cookie = session(&client, &serve);
+    let created: Value = client
+        .post(serve.url("/api/v1/tokens"))
+        .header("Cookie", &cookie)
+        .json(&json!({"name": "shipper", "kind": "ingest"}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let token = created["token"].as_str().unwrap().to_owned();
+    let now = model::Clock::now(&model::SystemClock).as_secs();
+    let mut acknowledged = 0;
+    for batch in 0..20 {
+        let body: String = (0..50)
+            .map(|i| format!("{{\"msg\": \"durable event\", \"batch\": {batch}, \"i\": {i}, \"ts\": {now}}}\n"))
+            .collect();
+        let answer: Value = client
+            .post(serve.url("/api/v1/ingest"))
+            .bearer_auth(&token)
+            .body(body)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        acknowledged += answer["accepted"].as_u64().unwrap();
+    }
+    serve.signal("KILL");
+    let status = serve.wait_exit(Duration::from_secs(10)).unwrap();
+    assert!(!status.success(), "killed, not exited");
+
+    let again = Serve::start(dir.path(), &[], &envs);
+    let cookie = session(&client, &again);
+    let found: Value = client
+        .get(again.url("/api/v1/events/search?q=durable&from=-1h&limit=1"))
+        .header("Cookie", &cookie)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(
+        found["total"].as_u64(),
+        Some(acknowledged),
+        "every acknowledged event is back"
+    );
+    assert_eq!(acknowledged, 1000);
 }
