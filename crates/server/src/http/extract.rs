@@ -69,14 +69,14 @@ impl FromRequestParts<AppState> for IngestKey {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let Some(text) = bearer_token(&parts.headers) else {
+        let Some(text) = ingest_credential(&parts.headers) else {
             return Err(ApiError::unauthorized(
-                "an ingest token is required: Authorization: Bearer sl_ing_…",
+                "an ingest token is required: Authorization: Bearer sl_ing_… (or ApiKey, or as the basic auth password)",
             ));
         };
         match state
             .auth
-            .token(text, crate::auth::TokenKind::Ingest)
+            .token(&text, crate::auth::TokenKind::Ingest)
             .await?
         {
             Some(token) => Ok(IngestKey { name: token.name }),
@@ -115,6 +115,30 @@ pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+/// An ingest token as shippers send credentials: `Bearer <token>`, `ApiKey <token>` (raw, or
+/// Elasticsearch's base64 of `id:token`), or the password of basic auth.
+fn ingest_credential(headers: &HeaderMap) -> Option<String> {
+    if let Some(token) = bearer_token(headers) {
+        return Some(token.to_owned());
+    }
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    if let Some((scheme, key)) = value.split_once(' ')
+        && scheme.eq_ignore_ascii_case("apikey")
+    {
+        let key = key.trim();
+        if key.starts_with("sl_") {
+            return Some(key.to_owned());
+        }
+        let decoded = String::from_utf8(base64_decode(key)?).ok()?;
+        return Some(
+            decoded
+                .split_once(':')
+                .map_or(decoded.clone(), |(_, k)| k.to_owned()),
+        );
+    }
+    basic_password(headers)
 }
 
 /// The password of `Authorization: Basic base64(user:password)`.

@@ -6,6 +6,7 @@
 //! through `error::ApiError`, the one place status codes are decided.
 
 mod auth;
+mod elastic;
 pub mod error;
 mod events;
 pub mod extract;
@@ -55,6 +56,7 @@ pub fn router(state: AppState) -> Router {
         .merge(series::routes())
         .merge(graphite::routes())
         .merge(events::routes())
+        .merge(elastic::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(max_body))
         .layer(axum::middleware::from_fn_with_state(

@@ -262,3 +262,102 @@ async fn json_lines_and_framed_syslog_over_tcp() {
         "the bad line is counted"
     );
 }
+
+#[tokio::test]
+async fn the_elasticsearch_client_bulk_indexes() {
+    let server = start_server().await;
+    let token = ingest_token(&server).await;
+    let doc = serde_json::json!({"url": server.url(""), "token": token});
+    let out =
+        tokio::task::spawn_blocking(move || crate::peers::run_python("elastic_sender.py", &doc))
+            .await
+            .unwrap();
+    assert!(
+        out["info"]["version"]["number"]
+            .as_str()
+            .unwrap()
+            .starts_with("8."),
+        "{out}"
+    );
+    assert_eq!(out["bulk"][0], 6, "{out}");
+    assert_eq!(out["bulk"][1], serde_json::json!([]));
+    let found = wait_for_range(
+        &server,
+        "_index:shop-logs AND amount:[30 TO *]",
+        3,
+        "from=1795000000&until=1796000000",
+    )
+    .await;
+    assert_eq!(found["total"], 3, "{found}");
+    assert_eq!(found["events"][0]["message"], "order 4 paid");
+    assert_eq!(found["events"][0]["level"], "info", "ECS log.level");
+
+    // A bad document and an unsupported action are answered per item; the good one is kept.
+    let body = "{\"index\":{\"_index\":\"x\"}}\n{\"message\":\"kept\",\"ts\":1795500000}\n{\"index\":{}}\nnot json\n{\"delete\":{\"_id\":\"1\"}}\n";
+    let response = server
+        .client
+        .post(server.url("/_bulk"))
+        .bearer_auth(&token)
+        .header("Content-Type", "application/x-ndjson")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["x-elastic-product"], "Elasticsearch");
+    let answer: Value = response.json().await.unwrap();
+    assert_eq!(answer["errors"], true);
+    let statuses: Vec<u64> = answer["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            i.as_object().unwrap().values().next().unwrap()["status"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(statuses, [201, 400, 400]);
+    assert!(answer["items"][2]["delete"]["error"]["type"].is_string());
+    for probe in [
+        "/_cluster/health",
+        "/_license",
+        "/_index_template/x",
+        "/_ilm/policy/y",
+        "/_nodes/http",
+    ] {
+        let r = server
+            .client
+            .get(server.url(probe))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{probe}");
+        assert_eq!(r.headers()["x-elastic-product"], "Elasticsearch", "{probe}");
+    }
+    let unauth = server
+        .client
+        .post(server.url("/_bulk"))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unauth.status(), 401);
+}
+
+async fn wait_for_range(server: &TestServer, query: &str, want: u64, range: &str) -> Value {
+    let url = format!(
+        "/api/v1/events/search?{range}&q={}",
+        serde_urlencoded::to_string([("", query)])
+            .unwrap()
+            .trim_start_matches('=')
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let found = server.get_json(&url).await;
+        if found["total"].as_u64() == Some(want) || std::time::Instant::now() > deadline {
+            return found;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}

@@ -1,0 +1,306 @@
+//! The Elasticsearch ingest surface shippers speak: `_bulk` and the probes they make first.
+//!
+//! - `POST|PUT /_bulk` and `/{index}/_bulk`: NDJSON action/source pairs. `index` and `create`
+//!   store the source as an event (`_index` and `_id` kept as fields); `delete` and `update`
+//!   answer 400 per item (an event store appends). Items are answered positionally: 201, or
+//!   400 with an `error.type` for a document we will never accept, so shippers drop it rather
+//!   than retry. The good documents of a request are stored whatever the bad ones hold.
+//! - Probes: `GET|HEAD /` (an 8.x version), `/_cluster/health`, `/_license`, and `{}` for
+//!   `_ilm`, `_index_template`, `_template`, `_ingest`, `_nodes`, `_data_stream`.
+//!
+//! Every answer carries `X-Elastic-Product: Elasticsearch` (elasticsearch-py refuses a server
+//! without it). Credentials: an ingest token as `Authorization: ApiKey`, `Bearer`, or the basic
+//! auth password.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Map, Value, json};
+
+use super::AppState;
+use super::extract::IngestKey;
+
+/// The Elasticsearch version reported: a recent 8.x, which every current shipper accepts.
+const ES_VERSION: &str = "8.19.3";
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(root).head(root))
+        .route("/_bulk", post(bulk_default).put(bulk_default))
+        .route("/{index}/_bulk", post(bulk_index).put(bulk_index))
+        .route("/_cluster/health", get(health))
+        .route("/_cluster/health/{*rest}", get(health))
+        .route("/_license", get(license))
+        .route("/_ilm/{*rest}", get(empty).put(empty))
+        .route("/_index_template/{*rest}", get(empty).put(empty))
+        .route("/_template/{*rest}", get(empty).put(empty))
+        .route("/_ingest/{*rest}", get(empty).put(empty))
+        .route("/_nodes", get(empty))
+        .route("/_nodes/{*rest}", get(empty))
+        .route("/_data_stream/{*rest}", get(empty).put(empty))
+}
+
+fn es(status: StatusCode, body: Value) -> Response {
+    let mut response = (
+        status,
+        [("content-type", "application/json")],
+        body.to_string(),
+    )
+        .into_response();
+    response.headers_mut().insert(
+        "x-elastic-product",
+        HeaderValue::from_static("Elasticsearch"),
+    );
+    response
+}
+
+async fn root(_: IngestKey) -> Response {
+    es(
+        StatusCode::OK,
+        json!({
+            "name": "sightline",
+            "cluster_name": "sightline",
+            "cluster_uuid": "sightline-events",
+            "version": {
+                "number": ES_VERSION,
+                "build_flavor": "default",
+                "build_type": "sightline",
+                "lucene_version": "9.12.0",
+                "minimum_wire_compatibility_version": "7.17.0",
+                "minimum_index_compatibility_version": "7.0.0"
+            },
+            "tagline": "You Know, for Search"
+        }),
+    )
+}
+
+async fn health(_: IngestKey) -> Response {
+    es(
+        StatusCode::OK,
+        json!({"cluster_name": "sightline", "status": "green", "timed_out": false, "number_of_nodes": 1,
+               "number_of_data_nodes": 1, "active_primary_shards": 1, "active_shards": 1,
+               "relocating_shards": 0, "initializing_shards": 0, "unassigned_shards": 0}),
+    )
+}
+
+async fn license(_: IngestKey) -> Response {
+    es(
+        StatusCode::OK,
+        json!({"license": {"uid": "sightline", "type": "basic", "status": "active", "expiry_date_in_millis": 4_000_000_000_000u64}}),
+    )
+}
+
+async fn empty(_: IngestKey) -> Response {
+    es(StatusCode::OK, json!({}))
+}
+
+async fn bulk_default(State(state): State<AppState>, key: IngestKey, body: Bytes) -> Response {
+    bulk(state, key, None, body).await
+}
+
+async fn bulk_index(
+    State(state): State<AppState>,
+    key: IngestKey,
+    Path(index): Path<String>,
+    body: Bytes,
+) -> Response {
+    bulk(state, key, Some(index), body).await
+}
+
+/// One action of a bulk body, and what became of it.
+struct Item {
+    action: String,
+    index: String,
+    id: Option<String>,
+    /// `Ok(position in the stored batch)` or the error to answer.
+    outcome: Result<usize, (u16, &'static str, String)>,
+}
+
+async fn bulk(
+    state: AppState,
+    _: IngestKey,
+    default_index: Option<String>,
+    body: Bytes,
+) -> Response {
+    let started = std::time::Instant::now();
+    let received_ns = state.clock.now().as_secs().saturating_mul(1_000_000_000);
+    let default_index = default_index.unwrap_or_else(|| "default".into());
+    let mut items: Vec<Item> = Vec::new();
+    let mut events = Vec::new();
+    let mut lines = body
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.iter().all(u8::is_ascii_whitespace));
+    while let Some(action_line) = lines.next() {
+        let action: Value = match serde_json::from_slice(action_line) {
+            Ok(v) => v,
+            Err(e) => {
+                return es(
+                    StatusCode::BAD_REQUEST,
+                    json!({"error": {"type": "x_content_parse_exception", "reason": format!("bad action line: {e}")}, "status": 400}),
+                );
+            }
+        };
+        let Some((name, meta)) = action
+            .as_object()
+            .and_then(|o| o.iter().next())
+            .map(|(k, v)| (k.clone(), v.clone()))
+        else {
+            return es(
+                StatusCode::BAD_REQUEST,
+                json!({"error": {"type": "illegal_argument_exception", "reason": "an action line must name one action"}, "status": 400}),
+            );
+        };
+        let index = meta
+            .get("_index")
+            .and_then(Value::as_str)
+            .map_or_else(|| default_index.clone(), str::to_owned);
+        let id = meta.get("_id").and_then(|v| {
+            v.as_str()
+                .map(str::to_owned)
+                .or_else(|| v.as_u64().map(|n| n.to_string()))
+        });
+        match name.as_str() {
+            "index" | "create" => {
+                let source = lines.next();
+                let outcome = match source.map(serde_json::from_slice::<Value>) {
+                    Some(Ok(Value::Object(mut obj))) => {
+                        obj.entry("_index")
+                            .or_insert_with(|| Value::from(index.clone()));
+                        if let Some(id) = &id {
+                            obj.entry("_id").or_insert_with(|| Value::from(id.clone()));
+                        }
+                        events.push(wire::jsonlog::from_object(obj, received_ns));
+                        Ok(events.len() - 1)
+                    }
+                    Some(Ok(_)) => Err((
+                        400,
+                        "document_parsing_exception",
+                        "the document is not a JSON object".to_owned(),
+                    )),
+                    Some(Err(e)) => Err((
+                        400,
+                        "document_parsing_exception",
+                        format!("failed to parse the document: {e}"),
+                    )),
+                    None => Err((
+                        400,
+                        "action_request_validation_exception",
+                        "the action has no document".to_owned(),
+                    )),
+                };
+                items.push(Item {
+                    action: name,
+                    index,
+                    id,
+                    outcome,
+                });
+            }
+            "update" => {
+                let _ = lines.next();
+                items.push(Item {
+                    action: name,
+                    index,
+                    id,
+                    outcome: Err((
+                        400,
+                        "illegal_argument_exception",
+                        "events are appended: update is not supported".into(),
+                    )),
+                });
+            }
+            "delete" => {
+                items.push(Item {
+                    action: name,
+                    index,
+                    id,
+                    outcome: Err((
+                        400,
+                        "illegal_argument_exception",
+                        "events are appended: delete is not supported".into(),
+                    )),
+                });
+            }
+            other => {
+                return es(
+                    StatusCode::BAD_REQUEST,
+                    json!({"error": {"type": "illegal_argument_exception", "reason": format!("unknown action [{other}]")}, "status": 400}),
+                );
+            }
+        }
+    }
+    let store = std::sync::Arc::clone(&state.events);
+    let batch = events;
+    let refused = match tokio::task::spawn_blocking(move || store.add(&batch)).await {
+        Ok(Ok(refused)) => refused,
+        Ok(Err(e)) => {
+            return es(
+                StatusCode::SERVICE_UNAVAILABLE,
+                json!({"error": {"type": "store_exception", "reason": e.to_string()}, "status": 503}),
+            );
+        }
+        Err(e) => {
+            return es(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                json!({"error": {"type": "internal", "reason": e.to_string()}, "status": 500}),
+            );
+        }
+    };
+    let refused: std::collections::HashMap<usize, String> = refused.into_iter().collect();
+    let mut errors = false;
+    let mut rejected = 0u64;
+    let answered: Vec<Value> = items
+        .into_iter()
+        .enumerate()
+        .map(|(seq, item)| {
+            let mut body = Map::new();
+            body.insert("_index".into(), Value::from(item.index));
+            body.insert(
+                "_id".into(),
+                Value::from(
+                    item.id
+                        .unwrap_or_else(|| format!("sl-{received_ns:x}-{seq}")),
+                ),
+            );
+            let outcome = match item.outcome {
+                Ok(position) => match refused.get(&position) {
+                    Some(why) => Err((400, "illegal_argument_exception", why.clone())),
+                    None => Ok(()),
+                },
+                Err(e) => Err(e),
+            };
+            match outcome {
+                Ok(()) => {
+                    body.insert("_version".into(), json!(1));
+                    body.insert("result".into(), json!("created"));
+                    body.insert("status".into(), json!(201));
+                    body.insert(
+                        "_shards".into(),
+                        json!({"total": 1, "successful": 1, "failed": 0}),
+                    );
+                    body.insert("_seq_no".into(), json!(seq));
+                    body.insert("_primary_term".into(), json!(1));
+                }
+                Err((status, kind, reason)) => {
+                    errors = true;
+                    rejected += 1;
+                    body.insert("status".into(), json!(status));
+                    body.insert("error".into(), json!({"type": kind, "reason": reason}));
+                }
+            }
+            let mut item_obj = Map::new();
+            item_obj.insert(item.action, Value::Object(body));
+            Value::Object(item_obj)
+        })
+        .collect();
+    state
+        .http_stats
+        .parse_errors
+        .fetch_add(rejected, std::sync::atomic::Ordering::Relaxed);
+    es(
+        StatusCode::OK,
+        json!({"took": started.elapsed().as_millis() as u64, "errors": errors, "items": answered}),
+    )
+}
