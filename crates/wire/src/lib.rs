@@ -9,6 +9,7 @@
 //! - [`pickle`]: carbon's pickle protocol, with a decoder that only builds data.
 //! - [`statsd`]: statsd lines, with etsy's rules and DogStatsD's extensions.
 //! - [`jsonlog`]: JSON log events (NDJSON, arrays) and syslog messages as `model::LogEvent`s.
+//! - [`otlp`]: OTLP/HTTP log export requests, protobuf and JSON, as `LogEvent`s.
 //! - [`syslog`]: RFC 5424 and 3164 messages as real senders emit them, and RFC 6587 framing.
 //!
 //! **Invariant:** `wire` performs no I/O, spawns nothing, reads no clock; it does not depend on
@@ -19,6 +20,7 @@ mod error;
 pub mod framing;
 pub mod graphite_name;
 pub mod jsonlog;
+pub mod otlp;
 pub mod pickle;
 pub mod statsd;
 pub mod syslog;

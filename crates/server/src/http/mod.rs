@@ -13,6 +13,7 @@ pub mod extract;
 mod graphite;
 mod middleware;
 mod ops;
+mod otlp;
 mod series;
 
 use std::net::SocketAddr;
@@ -57,6 +58,7 @@ pub fn router(state: AppState) -> Router {
         .merge(graphite::routes())
         .merge(events::routes())
         .merge(elastic::routes())
+        .merge(otlp::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(max_body))
         .layer(axum::middleware::from_fn_with_state(

@@ -361,3 +361,55 @@ async fn wait_for_range(server: &TestServer, query: &str, want: u64, range: &str
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }
+
+#[tokio::test]
+async fn the_opentelemetry_sdk_exports_logs() {
+    let server = start_server().await;
+    let token = ingest_token(&server).await;
+    let doc = serde_json::json!({"url": server.url("/v1/logs"), "token": token});
+    let out = tokio::task::spawn_blocking(move || crate::peers::run_python("otlp_sender.py", &doc))
+        .await
+        .unwrap();
+    assert_eq!(out["exported"], true);
+    let found = wait_for(&server, "service:checkout", 3).await;
+    assert_eq!(found["total"], 3, "{found}");
+    let declined = &found["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["message"] == "payment declined")
+        .cloned()
+        .unwrap();
+    assert_eq!(declined["level"], "error");
+    assert_eq!(declined["host"], "web7");
+    assert_eq!(declined["fields"]["order_id"], 8);
+    let placed = wait_for(&server, "amount:[40 TO 50] AND currency:EUR", 1).await;
+    assert_eq!(placed["events"][0]["message"], "order placed");
+
+    // OTLP/JSON, and a body that is neither.
+    let json = r#"{"resourceLogs":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"cron"}}]},"scopeLogs":[{"logRecords":[{"severityText":"WARN","body":{"stringValue":"backup slow"}}]}]}]}"#;
+    let r = server
+        .client
+        .post(server.url("/v1/logs"))
+        .bearer_auth(&token)
+        .header("Content-Type", "application/json")
+        .body(json)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        wait_for(&server, "service:cron AND level:warning", 1).await["total"],
+        1
+    );
+    let r = server
+        .client
+        .post(server.url("/v1/logs"))
+        .bearer_auth(&token)
+        .header("Content-Type", "application/x-protobuf")
+        .body(vec![0x0a, 0xff, 0xff])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+}

@@ -1,0 +1,70 @@
+//! OTLP/HTTP logs: `POST /v1/logs`, protobuf (`application/x-protobuf`) or JSON, with an ingest
+//! token. Records the store refuses are reported as `partial_success`, as the spec asks.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+
+use super::AppState;
+use super::extract::IngestKey;
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new().route("/v1/logs", post(logs))
+}
+
+async fn logs(
+    State(state): State<AppState>,
+    _: IngestKey,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("application/json"));
+    let received_ns = state.clock.now().as_secs().saturating_mul(1_000_000_000);
+    let decoded = if json {
+        wire::otlp::decode_json(&body, received_ns)
+    } else {
+        wire::otlp::decode_protobuf(&body, received_ns)
+    };
+    let events = match decoded {
+        Ok(events) => events,
+        Err(e) => {
+            state
+                .http_stats
+                .parse_errors
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            return (StatusCode::BAD_REQUEST, e.to_string()).into_response();
+        }
+    };
+    let store = std::sync::Arc::clone(&state.events);
+    let refused = match tokio::task::spawn_blocking(move || store.add(&events)).await {
+        Ok(Ok(refused)) => refused,
+        Ok(Err(e)) => return (StatusCode::SERVICE_UNAVAILABLE, e.to_string()).into_response(),
+        Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    };
+    let rejected = refused.len() as u64;
+    state
+        .http_stats
+        .parse_errors
+        .fetch_add(rejected, std::sync::atomic::Ordering::Relaxed);
+    let message = refused.first().map(|(_, why)| why.as_str()).unwrap_or("");
+    if json {
+        let body = if rejected == 0 {
+            "{}".to_owned()
+        } else {
+            serde_json::json!({"partialSuccess": {"rejectedLogRecords": rejected.to_string(), "errorMessage": message}}).to_string()
+        };
+        ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+    } else {
+        (
+            [(header::CONTENT_TYPE, "application/x-protobuf")],
+            wire::otlp::encode_response(rejected, message),
+        )
+            .into_response()
+    }
+}
