@@ -17,22 +17,10 @@ async fn ingest_token(server: &TestServer) -> String {
         .await
 }
 
-/// Searches until `want` events match (the store commits every second), up to 10 s.
+/// Searches (over the fixtures' days) until `want` events match; the store commits every
+/// second.
 async fn search_until(server: &TestServer, query: &str, want: u64) -> Value {
-    let url = format!(
-        "/api/v1/events/search?from=1795000000&until=1796000000&q={}",
-        serde_urlencoded::to_string([("", query)])
-            .unwrap()
-            .trim_start_matches('=')
-    );
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        let found = server.get_json(&url).await;
-        if found["total"].as_u64() == Some(want) || std::time::Instant::now() > deadline {
-            return found;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    wait_for_range(server, query, want, "from=1795000000&until=1796000000").await
 }
 
 #[tokio::test]
@@ -140,16 +128,7 @@ async fn structlog_ships_to_the_ingest_endpoint() {
     assert_eq!(out["status"], 200);
     assert_eq!(out["answer"]["accepted"], 4, "{}", out["answer"]);
     // structlog stamps the real time: search the last hour around it.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    let found = loop {
-        let found = server
-            .get_json("/api/v1/events/search?from=-1h&q=user_id:42")
-            .await;
-        if found["total"] == 3 || std::time::Instant::now() > deadline {
-            break found;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    };
+    let found = wait_for(&server, "user_id:42", 3).await;
     assert_eq!(found["total"], 3, "{found}");
     let failed = &found["events"][0];
     assert_eq!(failed["message"], "payment.failed");
@@ -165,22 +144,9 @@ async fn structlog_ships_to_the_ingest_endpoint() {
     assert_eq!(slow["events"][0]["fields"]["ms"], 1234);
 }
 
-/// Polls a search until it finds `want` events, up to 10 s.
+/// Searches the last hour until `want` events match.
 async fn wait_for(server: &TestServer, query: &str, want: u64) -> Value {
-    let url = format!(
-        "/api/v1/events/search?from=-1h&q={}",
-        serde_urlencoded::to_string([("", query)])
-            .unwrap()
-            .trim_start_matches('=')
-    );
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        let found = server.get_json(&url).await;
-        if found["total"].as_u64() == Some(want) || std::time::Instant::now() > deadline {
-            return found;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    wait_for_range(server, query, want, "from=-1h").await
 }
 
 #[tokio::test]
@@ -345,6 +311,7 @@ async fn the_elasticsearch_client_bulk_indexes() {
     assert_eq!(unauth.status(), 401);
 }
 
+/// Searches `range` until `want` events match `query`, up to 10 s.
 async fn wait_for_range(server: &TestServer, query: &str, want: u64, range: &str) -> Value {
     let url = format!(
         "/api/v1/events/search?{range}&q={}",
