@@ -108,34 +108,20 @@ fn day_of(ns: i64) -> i64 {
 }
 
 fn day_name(day: i64) -> String {
-    let (y, m, d) = civil(day);
+    let (y, m, d) = model::civil::civil_from_days(day);
     format!("{y:04}-{m:02}-{d:02}")
 }
 
-/// Gregorian date of a day number (Howard Hinnant's algorithm).
-fn civil(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
-}
-
+/// The day a partition directory (`YYYY-MM-DD`) is named for.
 fn parse_day_name(name: &str) -> Option<i64> {
     let mut parts = name.split('-');
-    let (y, m, d): (i64, i64, i64) = (
+    let (y, m, d): (i32, u8, u8) = (
         parts.next()?.parse().ok()?,
         parts.next()?.parse().ok()?,
         parts.next()?.parse().ok()?,
     );
-    (1..=12).contains(&m).then_some(())?;
-    // Search the day whose name matches; cheap enough at open time.
-    let approx = (y - 1970) * 365 + (y - 1969) / 4 + (m - 1) * 30 + d;
-    (approx - 40..approx + 40).find(|&day| civil(day) == (y, m, d))
+    let day = model::civil::days_from_civil(y, m, d);
+    (parts.next().is_none() && day_name(day) == name).then_some(day)
 }
 
 /// Every field path of a JSON object, dotted (as expand_dots indexes them).

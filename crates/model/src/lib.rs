@@ -8,6 +8,7 @@
 //!
 //! **Invariant:** nothing here performs I/O or reads the system time except [`SystemClock`].
 
+pub mod civil;
 mod clock;
 pub mod event;
 mod metric;
