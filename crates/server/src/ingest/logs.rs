@@ -17,7 +17,7 @@ use model::{ByteSize, LogEvent, SharedClock};
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
-use wire::framing::Lines;
+use wire::framing::{Lines, TooLong};
 use wire::syslog::Frames;
 
 use super::net::{Cidr, ListenAddr, QuietLog};
@@ -134,44 +134,87 @@ fn syslog_event(
     }
 }
 
-/// One syslog TCP connection.
-pub async fn syslog_connection(stream: TcpStream, peer: SocketAddr, ctx: LogsContext) {
+/// A framing over a connection's buffered bytes: the complete records, then what they used
+/// and the incomplete rest (`Lines` for JSON lines, `Frames` for syslog).
+trait Framing<'a>: Iterator<Item = Result<&'a [u8], TooLong>> {
+    fn consumed(&self) -> usize;
+    fn rest(&self) -> Result<&'a [u8], TooLong>;
+}
+
+impl<'a> Framing<'a> for Frames<'a> {
+    fn consumed(&self) -> usize {
+        Frames::consumed(self)
+    }
+    fn rest(&self) -> Result<&'a [u8], TooLong> {
+        Frames::rest(self)
+    }
+}
+
+impl<'a> Framing<'a> for Lines<'a> {
+    fn consumed(&self) -> usize {
+        Lines::consumed(self)
+    }
+    fn rest(&self) -> Result<&'a [u8], TooLong> {
+        Lines::rest(self)
+    }
+}
+
+/// Serves one TCP connection: cuts records with `framing`, turns each into an event with
+/// `decode` (which counts it), stores each read's events, and closes after an oversized record
+/// (the records before it kept). A last record without its delimiter counts at EOF.
+async fn records<F, D>(stream: TcpStream, peer: SocketAddr, ctx: LogsContext, framing: F, decode: D)
+where
+    F: for<'a> Fn(&'a [u8], usize) -> Box<dyn Framing<'a> + Send + 'a>,
+    D: Fn(&[u8], i64, i64, &mut QuietLog) -> Option<LogEvent>,
+{
     let mut reader = ConnReader::new(stream);
     let mut log = QuietLog::new(ctx.stats.name, peer);
     while let Some(eof) = reader.fill(&ctx.stats, &ctx.shutdown).await {
         let now = ctx.now_ns();
         let offset = ctx.offset(now);
         let mut batch = Vec::new();
-        let mut frames = Frames::new(reader.data(), ctx.max_record);
         let mut close = false;
-        for frame in &mut frames {
-            match frame {
-                Ok(frame) => batch.extend(syslog_event(frame, peer, &ctx, now, offset, &mut log)),
-                Err(e) => {
-                    ctx.stats.parse_errors.fetch_add(1, Ordering::Relaxed);
-                    log.bad_record(&e, b"");
-                    close = true;
-                }
+        let mut too_long = |e: TooLong, log: &mut QuietLog| {
+            ctx.stats.parse_errors.fetch_add(1, Ordering::Relaxed);
+            log.bad_record(&e, b"");
+            close = true;
+        };
+        let mut cut = framing(reader.data(), ctx.max_record);
+        for record in &mut cut {
+            match record {
+                Ok(r) if r.iter().all(u8::is_ascii_whitespace) => {}
+                Ok(r) => batch.extend(decode(r, now, offset, &mut log)),
+                Err(e) => too_long(e, &mut log),
             }
         }
-        let consumed = frames.consumed();
-        match frames.rest() {
+        let consumed = cut.consumed();
+        match cut.rest() {
             Ok(tail) if eof && !tail.iter().all(u8::is_ascii_whitespace) => {
-                batch.extend(syslog_event(tail, peer, &ctx, now, offset, &mut log));
+                batch.extend(decode(tail, now, offset, &mut log));
             }
             Ok(_) => {}
-            Err(e) => {
-                ctx.stats.parse_errors.fetch_add(1, Ordering::Relaxed);
-                log.bad_record(&e, b"");
-                close = true;
-            }
+            Err(e) => too_long(e, &mut log),
         }
+        drop(cut);
         ctx.store(batch).await;
         if close || eof {
             return;
         }
         reader.consume(consumed);
     }
+}
+
+/// One syslog TCP connection.
+pub async fn syslog_connection(stream: TcpStream, peer: SocketAddr, ctx: LogsContext) {
+    let decoder = ctx.clone();
+    records(
+        stream,
+        peer,
+        ctx,
+        |buf, max| Box::new(Frames::new(buf, max)),
+        move |frame, now, offset, log| syslog_event(frame, peer, &decoder, now, offset, log),
+    )
+    .await;
 }
 
 /// One syslog datagram (on the UDP thread).
@@ -194,50 +237,23 @@ pub fn syslog_datagram(
 
 /// One JSON-lines TCP connection.
 pub async fn json_lines_connection(stream: TcpStream, peer: SocketAddr, ctx: LogsContext) {
-    let mut reader = ConnReader::new(stream);
-    let mut log = QuietLog::new(ctx.stats.name, peer);
-    let take = |line: &[u8], now: i64, batch: &mut Vec<LogEvent>, log: &mut QuietLog| {
-        if line.iter().all(u8::is_ascii_whitespace) {
-            return;
-        }
-        ctx.stats.received.fetch_add(1, Ordering::Relaxed);
-        match wire::jsonlog::decode_line(line, now) {
-            Ok(event) => batch.push(event),
-            Err(e) => {
-                ctx.stats.parse_errors.fetch_add(1, Ordering::Relaxed);
-                log.bad_record(&e, line);
-            }
-        }
-    };
-    while let Some(eof) = reader.fill(&ctx.stats, &ctx.shutdown).await {
-        let now = ctx.now_ns();
-        let mut batch = Vec::new();
-        let mut lines = Lines::new(reader.data(), ctx.max_record);
-        let mut close = false;
-        for line in &mut lines {
-            match line {
-                Ok(line) => take(line, now, &mut batch, &mut log),
+    let stats = Arc::clone(&ctx.stats);
+    records(
+        stream,
+        peer,
+        ctx,
+        |buf, max| Box::new(Lines::new(buf, max)),
+        move |line, now, _, log| {
+            stats.received.fetch_add(1, Ordering::Relaxed);
+            match wire::jsonlog::decode_line(line, now) {
+                Ok(event) => Some(event),
                 Err(e) => {
-                    ctx.stats.parse_errors.fetch_add(1, Ordering::Relaxed);
-                    log.bad_record(&e, b"");
-                    close = true;
+                    stats.parse_errors.fetch_add(1, Ordering::Relaxed);
+                    log.bad_record(&e, line);
+                    None
                 }
             }
-        }
-        let consumed = lines.consumed();
-        match lines.rest() {
-            Ok(tail) if eof => take(tail, now, &mut batch, &mut log),
-            Ok(_) => {}
-            Err(e) => {
-                ctx.stats.parse_errors.fetch_add(1, Ordering::Relaxed);
-                log.bad_record(&e, b"");
-                close = true;
-            }
-        }
-        ctx.store(batch).await;
-        if close || eof {
-            return;
-        }
-        reader.consume(consumed);
-    }
+        },
+    )
+    .await;
 }
