@@ -15,8 +15,11 @@
 //! **Boundary:** no HTTP, no tokio; listeners and APIs live elsewhere.
 //! Issue 5 grows this crate: aggregations and the query language come next.
 
+pub mod aggregate;
+pub mod query;
 pub mod schema;
 pub mod store;
 mod wal;
 
+pub use aggregate::{Aggregate, AggregateResult, Interval, Metric, MetricKind, Row};
 pub use store::{EventStore, EventsError, Hit, Search, SearchResult, StoreConfig};

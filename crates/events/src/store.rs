@@ -8,12 +8,19 @@ use std::sync::{Arc, Mutex, RwLock};
 use model::LogEvent;
 use serde_json::{Map, Value};
 use tantivy::collector::{Count, TopDocs};
-use tantivy::query::{BooleanQuery, Occur, Query, QueryParser, RangeQuery};
+use tantivy::query::{BooleanQuery, Occur, Query, RangeQuery};
 use tantivy::schema::Value as _;
 use tantivy::{
     DateTime, Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term,
 };
 
+use tantivy::aggregation::agg_req::Aggregations;
+use tantivy::aggregation::intermediate_agg_result::IntermediateAggregationResults;
+use tantivy::aggregation::{
+    AggContextParams, AggregationLimitsGuard, DistributedAggregationCollector,
+};
+
+use crate::aggregate::{Aggregate, AggregateResult};
 use crate::schema::Fields;
 
 const DAY_NS: i64 = 86_400 * 1_000_000_000;
@@ -29,6 +36,8 @@ pub enum EventsError {
     },
     #[error("invalid query at position {position}: {message}")]
     Query { position: usize, message: String },
+    #[error("invalid aggregation: {message}")]
+    Aggregate { message: String },
     #[error("event store lock poisoned")]
     Poisoned,
 }
@@ -41,6 +50,8 @@ pub struct StoreConfig {
     pub writer_memory: usize,
     /// The most distinct field paths one day may hold; an event adding more is refused.
     pub max_fields_per_partition: usize,
+    /// A larger event is cut down and marked (`LogEvent::truncate`), never refused.
+    pub max_event_size: usize,
 }
 
 impl Default for StoreConfig {
@@ -48,6 +59,7 @@ impl Default for StoreConfig {
         StoreConfig {
             writer_memory: 32 << 20,
             max_fields_per_partition: 1000,
+            max_event_size: 256 << 10,
         }
     }
 }
@@ -69,7 +81,12 @@ pub struct EventStore {
     partitions: RwLock<BTreeMap<i64, Arc<Partition>>>,
     /// Held across `add` and `commit`, so a commit seals exactly what its indexes hold.
     wal: Mutex<crate::wal::Wal>,
+    /// Called with every batch of accepted events once durable (live tail).
+    on_added: RwLock<Option<AddedHook>>,
 }
+
+/// A function told of every batch of events the store accepted.
+pub type AddedHook = Box<dyn Fn(&[&LogEvent]) + Send + Sync>;
 
 impl std::fmt::Debug for EventStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -86,12 +103,17 @@ pub struct Search {
     pub from_ns: i64,
     pub until_ns: i64,
     pub limit: usize,
+    /// Oldest first instead of newest first.
+    pub ascending: bool,
 }
 
-/// One event found, as stored.
+/// One event found, as stored, with what matched: byte ranges of the message's matching
+/// words, and the sender fields the query tested.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Hit {
     pub event: LogEvent,
+    pub highlights: Vec<(usize, usize)>,
+    pub matched_fields: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -100,6 +122,21 @@ pub struct SearchResult {
     pub hits: Vec<Hit>,
     /// How many events matched in the range.
     pub total: usize,
+}
+
+/// An aggregation may hold this much memory, and this many buckets, before it fails.
+const AGGREGATION_MEMORY: u64 = 512 << 20;
+const AGGREGATION_BUCKETS: u32 = 200_000;
+
+/// tantivy's aggregation errors (an unknown field, a limit) are the request's fault.
+fn aggregate_error(e: tantivy::TantivyError) -> EventsError {
+    match e {
+        tantivy::TantivyError::AggregationError(a) => EventsError::Aggregate {
+            message: a.to_string(),
+        },
+        tantivy::TantivyError::InvalidArgument(m) => EventsError::Aggregate { message: m },
+        other => EventsError::Index(other),
+    }
 }
 
 /// The UTC day (days since the epoch) of a timestamp.
@@ -142,44 +179,7 @@ fn paths(prefix: &str, obj: &Map<String, Value>, out: &mut BTreeSet<String>) {
 }
 
 /// The schema's own fields; any other `name:` in a query is a sender field, under `fields.`.
-const CORE: [&str; 6] = ["timestamp", "message", "level", "service", "host", "fields"];
-
-/// Rewrites `user_id:42` to `fields.user_id:42` outside quoted phrases, so ranges and terms on
-/// sender fields reach the JSON field (tantivy only infers it for plain terms).
-fn qualify_fields(query: &str) -> String {
-    let mut out = String::with_capacity(query.len() + 16);
-    let mut in_quotes = false;
-    let mut word_start = true;
-    let chars: Vec<char> = query.chars().collect();
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        if c == '"' {
-            in_quotes = !in_quotes;
-        }
-        if !in_quotes && word_start && (c.is_alphabetic() || c == '_' || c == '@') {
-            let end = chars[i..]
-                .iter()
-                .position(|c| !(c.is_alphanumeric() || matches!(c, '_' | '.' | '@' | '-')))
-                .map_or(chars.len(), |p| i + p);
-            if chars.get(end) == Some(&':') {
-                let name: String = chars[i..end].iter().collect();
-                let root = name.split('.').next().unwrap_or("");
-                if !CORE.contains(&root) {
-                    out.push_str("fields.");
-                }
-                out.push_str(&name);
-                i = end;
-                word_start = false;
-                continue;
-            }
-        }
-        word_start = !in_quotes && (c.is_whitespace() || matches!(c, '(' | '+' | '-' | '!'));
-        out.push(c);
-        i += 1;
-    }
-    out
-}
+pub(crate) const CORE: [&str; 6] = ["timestamp", "message", "level", "service", "host", "fields"];
 
 impl EventStore {
     /// Opens (creating if needed) the store under `dir`, with every day partition found there.
@@ -199,6 +199,7 @@ impl EventStore {
             config,
             partitions: RwLock::new(BTreeMap::new()),
             wal: Mutex::new(wal),
+            on_added: RwLock::new(None),
         };
         let entries = std::fs::read_dir(dir).map_err(|source| EventsError::Io {
             path: dir.to_owned(),
@@ -309,8 +310,13 @@ impl EventStore {
     pub fn add(&self, events: &[LogEvent]) -> Result<Vec<(usize, String)>> {
         let mut wal = self.wal.lock().map_err(|_| EventsError::Poisoned)?;
         let mut refused = Vec::new();
-        let mut accepted: Vec<(&LogEvent, Arc<Partition>)> = Vec::with_capacity(events.len());
+        let mut accepted: Vec<(std::borrow::Cow<'_, LogEvent>, Arc<Partition>)> =
+            Vec::with_capacity(events.len());
         for (i, event) in events.iter().enumerate() {
+            let mut event = std::borrow::Cow::Borrowed(event);
+            if event.size() > self.config.max_event_size {
+                event.to_mut().truncate(self.config.max_event_size);
+            }
             let day = day_of(event.timestamp_ns);
             let partition = self.partition(day)?;
             let mut new_paths = BTreeSet::new();
@@ -330,13 +336,13 @@ impl EventStore {
             accepted.push((event, partition));
         }
         // Durable before anything else sees it: the caller acknowledges after this returns.
-        let refs: Vec<&LogEvent> = accepted.iter().map(|(e, _)| *e).collect();
+        let refs: Vec<&LogEvent> = accepted.iter().map(|(e, _)| e.as_ref()).collect();
         let wal_path = self.dir.join("wal");
         wal.append(&refs).map_err(|source| EventsError::Io {
             path: wal_path,
             source,
         })?;
-        for (event, partition) in accepted {
+        for (event, partition) in &accepted {
             let doc = self.document(event);
             partition
                 .writer
@@ -344,7 +350,24 @@ impl EventStore {
                 .map_err(|_| EventsError::Poisoned)?
                 .add_document(doc)?;
         }
+        // Released only now: a commit must never seal a generation the indexes do not hold.
+        drop(wal);
+        if let Some(hook) = self
+            .on_added
+            .read()
+            .map_err(|_| EventsError::Poisoned)?
+            .as_ref()
+        {
+            hook(&refs);
+        }
         Ok(refused)
+    }
+
+    /// Sets the function told of each accepted batch, after it is durable and before `add`
+    /// returns; it must be quick (the live tail only hands events to a channel).
+    pub fn on_added(&self, hook: AddedHook) -> Result<()> {
+        *self.on_added.write().map_err(|_| EventsError::Poisoned)? = Some(hook);
+        Ok(())
     }
 
     /// Makes everything added so far searchable, and committed in the indexes: the WAL
@@ -385,73 +408,150 @@ impl EventStore {
 
     /// The search's query (checked even when no day overlaps its range), ANDed with the range.
     fn query(&self, search: &Search) -> Result<Box<dyn Query>> {
+        self.query_over(&search.query, search.from_ns, search.until_ns)
+    }
+
+    fn query_over(&self, text: &str, from_ns: i64, until_ns: i64) -> Result<Box<dyn Query>> {
         let f = &self.fields;
+        // Untruncated bounds: the range runs on the nanosecond fast field (the inverted index
+        // holds seconds), which cursors inside one second need.
         let range: Box<dyn Query> = Box::new(RangeQuery::new(
-            Bound::Included(Term::from_field_date_for_search(
+            Bound::Included(Term::from_field_date(
                 f.timestamp,
-                DateTime::from_timestamp_nanos(search.from_ns),
+                DateTime::from_timestamp_nanos(from_ns),
             )),
-            Bound::Excluded(Term::from_field_date_for_search(
+            Bound::Excluded(Term::from_field_date(
                 f.timestamp,
-                DateTime::from_timestamp_nanos(search.until_ns),
+                DateTime::from_timestamp_nanos(until_ns),
             )),
         ));
-        let text = search.query.trim();
-        if text.is_empty() || text == "*" {
+        let parsed = crate::query::parse(text).map_err(|e| EventsError::Query {
+            position: e.position,
+            message: e.message,
+        })?;
+        if parsed == crate::query::Node::All {
             return Ok(range);
         }
-        let mut parser = QueryParser::new(
-            f.schema.clone(),
-            vec![f.message, f.fields],
-            tantivy::tokenizer::TokenizerManager::default(),
-        );
-        parser.set_conjunction_by_default();
-        let parsed = parser
-            .parse_query(&qualify_fields(text))
-            .map_err(|e| EventsError::Query {
-                position: 0,
-                message: e.to_string(),
-            })?;
+        let parsed = crate::query::compile(&parsed, f).map_err(|e| EventsError::Query {
+            position: e.position,
+            message: e.message,
+        })?;
         Ok(Box::new(BooleanQuery::new(vec![
             (Occur::Must, range),
             (Occur::Must, parsed),
         ])))
     }
 
-    /// The newest `limit` events matching, across the days the range overlaps, and how many
-    /// matched in all.
-    pub fn search(&self, search: &Search) -> Result<SearchResult> {
-        let (first, last) = (
-            day_of(search.from_ns),
-            day_of(search.until_ns.saturating_sub(1)),
-        );
-        let partitions: Vec<Arc<Partition>> = self
+    /// The partitions a time range overlaps, newest first.
+    fn partitions_over(&self, from_ns: i64, until_ns: i64) -> Result<Vec<Arc<Partition>>> {
+        let (first, last) = (day_of(from_ns), day_of(until_ns.saturating_sub(1)));
+        if first > last {
+            return Ok(Vec::new());
+        }
+        Ok(self
             .partitions
             .read()
             .map_err(|_| EventsError::Poisoned)?
             .range(first..=last)
             .rev()
             .map(|(_, p)| Arc::clone(p))
-            .collect();
+            .collect())
+    }
+
+    /// Computes an aggregation over the events its query matches in its range: one tantivy
+    /// aggregation per day, merged, then read into rows.
+    pub fn aggregate(&self, agg: &Aggregate) -> Result<AggregateResult> {
+        let invalid = |message: String| EventsError::Aggregate { message };
+        let interval_ns = agg.interval_ns().map_err(invalid)?;
+        let request_json = agg.request(interval_ns).map_err(invalid)?;
+        let request: Aggregations =
+            serde_json::from_value(request_json).map_err(|e| invalid(e.to_string()))?;
+        let query = self.query_over(&agg.query, agg.from_ns, agg.until_ns)?;
+        let limits =
+            || AggregationLimitsGuard::new(Some(AGGREGATION_MEMORY), Some(AGGREGATION_BUCKETS));
+        let mut merged: Option<IntermediateAggregationResults> = None;
+        let mut total = 0u64;
+        for p in self.partitions_over(agg.from_ns, agg.until_ns)? {
+            let searcher = p.reader.searcher();
+            let collector = (
+                Count,
+                DistributedAggregationCollector::from_aggs(
+                    request.clone(),
+                    AggContextParams::new(
+                        limits(),
+                        tantivy::tokenizer::TokenizerManager::default(),
+                    ),
+                ),
+            );
+            let (count, part) = searcher
+                .search(&query, &collector)
+                .map_err(aggregate_error)?;
+            total += count as u64;
+            match &mut merged {
+                Some(m) => m.merge_fruits(part).map_err(aggregate_error)?,
+                None => merged = Some(part),
+            }
+        }
+        let result = match merged {
+            Some(m) => serde_json::to_value(
+                m.into_final_result(request, limits())
+                    .map_err(aggregate_error)?,
+            )
+            .map_err(|e| invalid(e.to_string()))?,
+            None => Value::Object(Map::new()),
+        };
+        Ok(agg.rows(total, interval_ns, &result))
+    }
+
+    /// The newest `limit` events matching, across the days the range overlaps, and how many
+    /// matched in all.
+    pub fn search(&self, search: &Search) -> Result<SearchResult> {
+        let partitions = self.partitions_over(search.from_ns, search.until_ns)?;
         let query = self.query(search)?;
+        let highlights = crate::query::parse(&search.query)
+            .map(|n| crate::query::Highlights::of(&n))
+            .unwrap_or_default();
         let mut hits: Vec<(i64, Hit)> = Vec::new();
         let mut total = 0;
         for p in partitions {
             let searcher = p.reader.searcher();
             let collector = (
                 Count,
-                TopDocs::with_limit(search.limit.max(1))
-                    .order_by_fast_field::<DateTime>("timestamp", Order::Desc),
+                TopDocs::with_limit(search.limit.max(1)).order_by_fast_field::<DateTime>(
+                    "timestamp",
+                    if search.ascending {
+                        Order::Asc
+                    } else {
+                        Order::Desc
+                    },
+                ),
             );
             let (count, top) = searcher.search(&query, &collector)?;
             total += count;
             for (_, address) in top {
                 let doc: TantivyDocument = searcher.doc(address)?;
                 let event = self.event_of(&doc);
-                hits.push((event.timestamp_ns, Hit { event }));
+                let matched_fields = highlights
+                    .fields
+                    .iter()
+                    .filter(|path| wire::jsonlog::lookup(&event.fields, path).is_some())
+                    .cloned()
+                    .collect();
+                hits.push((
+                    event.timestamp_ns,
+                    Hit {
+                        highlights: highlights.message_ranges(&event.message),
+                        matched_fields,
+                        event,
+                    },
+                ));
             }
         }
-        hits.sort_by_key(|h| std::cmp::Reverse(h.0));
+        if search.ascending {
+            hits.sort_by_key(|h| h.0);
+        } else {
+            hits.sort_by_key(|h| std::cmp::Reverse(h.0));
+        }
         hits.truncate(search.limit);
         Ok(SearchResult {
             hits: hits.into_iter().map(|(_, h)| h).collect(),
@@ -514,22 +614,6 @@ impl EventStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sender_fields_are_qualified() {
-        assert_eq!(
-            qualify_fields("amount:[40 TO *] AND level:error"),
-            "fields.amount:[40 TO *] AND level:error"
-        );
-        assert_eq!(
-            qualify_fields("(user.email:a OR -x:1) \"not:this\""),
-            "(fields.user.email:a OR -fields.x:1) \"not:this\""
-        );
-        assert_eq!(
-            qualify_fields("fields.a:1 message:hi plain"),
-            "fields.a:1 message:hi plain"
-        );
-    }
 
     #[test]
     fn day_names_round_trip() {

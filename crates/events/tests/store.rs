@@ -47,6 +47,7 @@ fn search(store: &EventStore, query: &str) -> (Vec<String>, usize) {
             from_ns: D0,
             until_ns: D0 + 2 * DAY,
             limit: 100,
+            ascending: false,
         })
         .unwrap();
     (
@@ -101,6 +102,53 @@ fn events_are_found_by_every_kind_of_query() {
     );
     assert_eq!(search(&store, "currency:EUR OR currency:USD").1, 2);
     assert_eq!(search(&store, "host:web1").1, 1);
+    assert_eq!(
+        search(&store, "event:payment.*").1,
+        2,
+        "a wildcard in a field"
+    );
+    assert_eq!(search(&store, "host:web?").1, 1);
+    assert_eq!(search(&store, "pay*").1, 2, "a wildcard in a message word");
+    assert_eq!(search(&store, "currency:*").1, 2, "existence");
+    assert_eq!(search(&store, "http.status:* OR plan:*").1, 3);
+    assert_eq!(search(&store, "http:*").1, 1, "existence of an object");
+    assert_eq!(search(&store, "level:*").1, 5);
+    assert_eq!(search(&store, "NOT level:info").1, 2);
+    assert_eq!(search(&store, "amount:>=49").1, 2);
+    assert_eq!(search(&store, "amount < 49").1, 1);
+    assert_eq!(search(&store, "amount:{12.5 TO 49]").1, 2);
+    assert_eq!(
+        search(&store, "amount:[10 TO 13]").1,
+        1,
+        "an integer range over floats"
+    );
+    assert_eq!(search(&store, "user_id:(7 OR 8)").1, 2);
+    assert_eq!(search(&store, "\"almost full\"").0, ["disk almost full"]);
+    assert_eq!(
+        search(&store, "\"full almost\"").1,
+        0,
+        "a phrase keeps its order"
+    );
+    assert_eq!(
+        search(&store, "level:WARN").1,
+        1,
+        "levels as senders spell them"
+    );
+    assert_eq!(search(&store, "timestamp:[2026-11-26T00:00:00Z TO *]").1, 2);
+
+    // Hits carry what matched.
+    let r = store
+        .search(&Search {
+            query: "pay* AND currency:EUR".into(),
+            from_ns: D0,
+            until_ns: D0 + 2 * DAY,
+            limit: 10,
+            ascending: false,
+        })
+        .unwrap();
+    assert_eq!(r.hits[0].event.message, "payment.succeeded");
+    assert_eq!(r.hits[0].highlights, [(0, 7)]);
+    assert_eq!(r.hits[0].matched_fields, ["currency"]);
 
     // The range bounds the answer, across partitions.
     let r = store
@@ -109,6 +157,7 @@ fn events_are_found_by_every_kind_of_query() {
             from_ns: D0 + DAY,
             until_ns: D0 + 2 * DAY,
             limit: 10,
+            ascending: false,
         })
         .unwrap();
     assert_eq!(r.total, 1);
@@ -121,9 +170,16 @@ fn events_are_found_by_every_kind_of_query() {
             from_ns: D0,
             until_ns: D0 + DAY,
             limit: 1,
+            ascending: false,
         })
         .unwrap_err();
     assert!(err.to_string().contains("invalid query"), "{err}");
+    match err {
+        events::EventsError::Query { position, .. } => {
+            assert_eq!(position, 12, "where the missing bound belongs")
+        }
+        other => panic!("{other}"),
+    }
 
     // Everything committed is there after a reopen; retention drops the first day whole.
     drop(store);
@@ -202,4 +258,133 @@ fn added_events_survive_a_crash_before_commit_and_are_not_doubled() {
     );
     let logs: Vec<_> = std::fs::read_dir(&wal).unwrap().flatten().collect();
     assert_eq!(logs.len(), 1, "committed generations are deleted: {logs:?}");
+}
+
+fn aggregate(store: &EventStore, pipe: &str) -> events::AggregateResult {
+    let (query, spec) = events::aggregate::parse_pipe(pipe).unwrap().unwrap();
+    store
+        .aggregate(&events::Aggregate {
+            query,
+            from_ns: D0,
+            until_ns: D0 + 2 * DAY,
+            metrics: spec.metrics,
+            group_by: spec.group_by,
+            size: 10,
+            interval: spec.interval,
+        })
+        .unwrap()
+}
+
+#[test]
+fn aggregations_merge_across_days() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = EventStore::open(dir.path(), StoreConfig::default()).unwrap();
+    let mut more = data();
+    // Integer and float amounts in one column, and a second day's payment.
+    more.push(event(
+        D0,
+        json!({"event": "payment.succeeded", "user_id": 9, "amount": 30, "currency": "EUR", "timestamp": "2026-11-26T09:00:00Z"}),
+    ));
+    store.add(&more).unwrap();
+    store.commit().unwrap();
+
+    let r = aggregate(
+        &store,
+        "event:payment.* | stats sum(amount), count(), max(amount) by currency",
+    );
+    assert_eq!(r.total, 3);
+    let rows: Vec<(serde_json::Value, u64, Vec<Option<f64>>)> = r
+        .rows
+        .iter()
+        .map(|row| (row.key[0].clone(), row.count, row.values.clone()))
+        .collect();
+    assert_eq!(
+        rows,
+        vec![
+            (json!("EUR"), 2, vec![Some(79.0), Some(2.0), Some(49.0)]),
+            (json!("USD"), 1, vec![Some(12.5), Some(1.0), Some(12.5)]),
+        ]
+    );
+    assert_eq!(r.totals, vec![Some(91.5), Some(3.0), Some(49.0)]);
+
+    let r = aggregate(&store, "| stats count() by level, user_id");
+    let keys: Vec<(String, u64)> = r
+        .rows
+        .iter()
+        .map(|row| (format!("{}/{}", row.key[0], row.key[1]), row.count))
+        .collect();
+    assert_eq!(
+        keys,
+        vec![
+            ("\"info\"/42".to_owned(), 2),
+            ("\"info\"/8".to_owned(), 1),
+            ("\"error\"/7".to_owned(), 1),
+        ]
+    );
+
+    let r = aggregate(&store, "| timechart span=1d count() by level");
+    assert_eq!(r.interval_ns, Some(DAY));
+    let day0: Vec<_> = r
+        .rows
+        .iter()
+        .filter(|row| row.time_ns == Some(D0))
+        .map(|row| (row.key[0].clone(), row.count))
+        .collect();
+    assert_eq!(day0, vec![(json!("info"), 2), (json!("error"), 1)]);
+
+    let r = aggregate(
+        &store,
+        "amount:* | stats p50(amount), cardinality(user_id), avg(amount)",
+    );
+    assert_eq!(r.rows.len(), 1);
+    assert_eq!(r.rows[0].count, 4);
+    let median = r.totals[0].unwrap();
+    assert!((median - 40.0).abs() < 10.0, "{median}");
+    assert_eq!(r.totals[1], Some(3.0));
+    assert_eq!(r.totals[2], Some((49.0 + 49.0 + 12.5 + 30.0) / 4.0));
+}
+
+#[test]
+fn the_in_memory_matcher_agrees_with_the_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = EventStore::open(dir.path(), StoreConfig::default()).unwrap();
+    let events = data();
+    store.add(&events).unwrap();
+    store.commit().unwrap();
+    for q in [
+        "",
+        "user_id:42",
+        "event:user.signed_up",
+        "email:alice@example.com",
+        "level:error",
+        "level:WARN",
+        "amount:[40 TO *]",
+        "amount:{12.5 TO 49]",
+        "amount:[10 TO 13]",
+        "amount < 49",
+        "http.status:502",
+        "http.status:* OR plan:*",
+        "http:*",
+        "signed AND plan:free",
+        "currency:EUR OR currency:USD",
+        "host:web?",
+        "event:payment.*",
+        "pay*",
+        "\"almost full\"",
+        "\"full almost\"",
+        "NOT level:info",
+        "-currency:EUR",
+        "user_id:(7 OR 8)",
+        "timestamp:[2026-11-26T00:00:00Z TO *]",
+        "service:shop AND NOT host:db1",
+        "plan:[a TO g]",
+        "missing:*",
+    ] {
+        let node = events::query::parse(q).unwrap();
+        let in_memory = events
+            .iter()
+            .filter(|e| events::query::matches(&node, e))
+            .count();
+        assert_eq!(search(&store, q).1, in_memory, "{q}");
+    }
 }

@@ -86,6 +86,8 @@ pub struct HttpConfig {
     pub addr: SocketAddr,
     /// The largest request body accepted on any route, before decompression.
     pub max_body_size: ByteSize,
+    /// The largest body after gzip or deflate decoding; a bigger one is answered 413.
+    pub max_decompressed_size: ByteSize,
     /// A request that takes longer than this is answered 408 and its connection closed.
     pub request_timeout: HumanDuration,
 }
@@ -95,6 +97,7 @@ impl Default for HttpConfig {
         HttpConfig {
             addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
             max_body_size: ByteSize::mib(16),
+            max_decompressed_size: ByteSize::mib(128),
             request_timeout: HumanDuration::from_secs(30),
         }
     }

@@ -97,7 +97,7 @@ pub async fn start(
     let auth = Auth::new(db.clone(), clock.clone(), &config.auth);
     let generated_admin_password = auth.bootstrap(&config.auth)?;
     let tsdb = open_tsdb(&config, &data_dir, clock.clone()).await?;
-    let events = open_events(&data_dir).await?;
+    let events = open_events(&config, &data_dir).await?;
     let (sink, writer) = ingest::start_writer(tsdb.clone());
 
     let telemetry = Arc::new(Telemetry::default());
@@ -114,6 +114,7 @@ pub async fn start(
         threads: Vec::new(),
     };
     let http_stats = telemetry.listener(ListenerKind::Http.name());
+    let tail = tail_channel(&events)?;
     node.start_carbon(&listeners)?;
     node.start_logs(&listeners, &events)?;
     let statsd = node.start_statsd(&listeners)?;
@@ -128,6 +129,8 @@ pub async fn start(
         started: Instant::now(),
         tsdb: tsdb.clone(),
         events: Arc::clone(&events),
+        tail,
+        shutdown: shutdown.clone(),
     };
     let monitor = selfmon::SelfMonitor {
         telemetry: Arc::clone(&telemetry),
@@ -192,15 +195,38 @@ async fn open_tsdb(config: &Config, data_dir: &DataDir, clock: SharedClock) -> R
         .map_err(|e| Error::Store(e.to_string()))
 }
 
-async fn open_events(data_dir: &DataDir) -> Result<Arc<events::EventStore>> {
+/// How many events a slow tail may fall behind before it is told it skipped some.
+const TAIL_BUFFER: usize = 4096;
+
+/// The channel live tails listen on, fed by the store with every accepted batch.
+fn tail_channel(
+    events: &events::EventStore,
+) -> Result<tokio::sync::broadcast::Sender<Arc<model::LogEvent>>> {
+    let (sender, _) = tokio::sync::broadcast::channel(TAIL_BUFFER);
+    let feed = sender.clone();
+    events
+        .on_added(Box::new(move |batch| {
+            if feed.receiver_count() > 0 {
+                for event in batch {
+                    let _ = feed.send(Arc::new((*event).clone()));
+                }
+            }
+        }))
+        .map_err(|e| Error::Store(e.to_string()))?;
+    Ok(sender)
+}
+
+async fn open_events(config: &Config, data_dir: &DataDir) -> Result<Arc<events::EventStore>> {
     let dir = data_dir.path().join("events");
-    tokio::task::spawn_blocking(move || {
-        events::EventStore::open(&dir, events::StoreConfig::default())
-    })
-    .await
-    .map_err(|e| Error::Task(e.to_string()))?
-    .map(Arc::new)
-    .map_err(|e| Error::Store(e.to_string()))
+    let store_config = events::StoreConfig {
+        max_event_size: config.logs.max_record_size.as_usize(),
+        ..events::StoreConfig::default()
+    };
+    tokio::task::spawn_blocking(move || events::EventStore::open(&dir, store_config))
+        .await
+        .map_err(|e| Error::Task(e.to_string()))?
+        .map(Arc::new)
+        .map_err(|e| Error::Store(e.to_string()))
 }
 
 /// How often added events become searchable (they are durable in the WAL before that).

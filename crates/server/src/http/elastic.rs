@@ -15,7 +15,7 @@
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Map, Value, json};
@@ -97,17 +97,23 @@ async fn empty(_: IngestKey) -> Response {
     es(StatusCode::OK, json!({}))
 }
 
-async fn bulk_default(State(state): State<AppState>, key: IngestKey, body: Bytes) -> Response {
-    bulk(state, key, None, body).await
+async fn bulk_default(
+    State(state): State<AppState>,
+    key: IngestKey,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    bulk(state, key, None, &headers, body).await
 }
 
 async fn bulk_index(
     State(state): State<AppState>,
     key: IngestKey,
     Path(index): Path<String>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    bulk(state, key, Some(index), body).await
+    bulk(state, key, Some(index), &headers, body).await
 }
 
 /// One action of a bulk body, and what became of it.
@@ -123,9 +129,28 @@ async fn bulk(
     state: AppState,
     _: IngestKey,
     default_index: Option<String>,
+    headers: &HeaderMap,
     body: Bytes,
 ) -> Response {
     let started = std::time::Instant::now();
+    let body = match super::body::decoded(
+        headers,
+        body,
+        state.config.http.max_decompressed_size.as_usize(),
+    ) {
+        Ok(body) => body,
+        Err(e) => {
+            let kind = match e.status().as_u16() {
+                413 => "content_too_long_exception",
+                415 => "illegal_argument_exception",
+                _ => "parse_exception",
+            };
+            return es(
+                e.status(),
+                json!({"error": {"type": kind, "reason": e.message()}, "status": e.status().as_u16()}),
+            );
+        }
+    };
     let received_ns = state.clock.now().as_secs().saturating_mul(1_000_000_000);
     let default_index = default_index.unwrap_or_else(|| "default".into());
     let mut items: Vec<Item> = Vec::new();

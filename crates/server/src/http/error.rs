@@ -20,6 +20,8 @@ pub struct ApiError {
     code: &'static str,
     message: String,
     retry_after: Option<u64>,
+    /// Where in the request's query the problem is (byte offset).
+    position: Option<usize>,
 }
 
 impl ApiError {
@@ -29,7 +31,31 @@ impl ApiError {
             code,
             message: message.into(),
             retry_after: None,
+            position: None,
         }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// A query the caller wrote that does not parse, with the byte offset of the problem.
+    pub fn bad_query(message: impl Into<String>, position: usize) -> Self {
+        let mut e = Self::new(StatusCode::BAD_REQUEST, "bad_query", message);
+        e.position = Some(position);
+        e
+    }
+
+    pub fn unsupported_media_type(message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            message,
+        )
     }
 
     pub fn bad_request(message: impl Into<String>) -> Self {
@@ -79,7 +105,10 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = json!({"error": {"code": self.code, "message": self.message}});
+        let mut body = json!({"error": {"code": self.code, "message": self.message}});
+        if let Some(p) = self.position {
+            body["error"]["position"] = json!(p);
+        }
         let mut response = (self.status, Json(body)).into_response();
         let headers = response.headers_mut();
         if self.status == StatusCode::UNAUTHORIZED {

@@ -1,21 +1,40 @@
-//! Events over HTTP: NDJSON and JSON-array ingest, and search.
+//! Events over HTTP: NDJSON and JSON-array ingest, search, aggregation and live tail.
 //!
 //! - `POST /api/v1/ingest` (an ingest token): one JSON object per line, or a JSON array of
-//!   objects; structlog's, ECS's and most shippers' keys are recognised (`wire::jsonlog`).
-//!   The answer counts what was accepted and lists (the first 100) refused lines with why;
-//!   the good lines of a request are stored whatever the bad ones hold. The answer comes after
-//!   the events are fsynced to the store's WAL; they become searchable within its commit
-//!   interval (a second).
-//! - `GET /api/v1/events/search?q=&from=&until=&limit=`: newest first, with the total count.
-//!   Times are epoch seconds, `now`, or `-<n><unit>`.
+//!   objects, identity, gzip or deflate; structlog's, ECS's and most shippers' keys are
+//!   recognised (`wire::jsonlog`). The answer counts what was accepted and lists (the first 100)
+//!   refused lines with why; the good lines of a request are stored whatever the bad ones hold.
+//!   The answer comes after the events are fsynced to the store's WAL; they become searchable
+//!   within its commit interval (a second). An event over `logs.max_record_size` is cut down
+//!   and marked `_truncated` (see `model::LogEvent::truncate`).
+//! - `GET /api/v1/events/search?q=&from=&until=&limit=&sort=&cursor=`: newest first (or
+//!   `sort=asc`), with the total count, highlights, and a `next_cursor` to page on. A query
+//!   with a pipe (`… | stats …`) answers as the aggregate route does.
+//! - `GET /api/v1/events/aggregate?q=&from=&until=&stats=&by=&interval=&size=`: a table of
+//!   buckets (time and up to two group-by fields) with counts and metrics; the pipe form in
+//!   `q` says the same thing in one string.
+//! - `GET /api/v1/events/tail?q=`: server-sent events, one `event` per matching event as it is
+//!   acknowledged (before it is searchable), and a comment every 15 s to keep proxies open.
+//!
+//! Times (`from`, `until`) are RFC 3339, epoch seconds, `now`, `-24h`, or anything Graphite's
+//! `from=` takes.
 
-use axum::body::Bytes;
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use events::aggregate::{self, Interval};
+use events::{Aggregate, EventsError};
+use http_body_util::channel::Channel;
+use model::LogEvent;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use super::AppState;
 use super::error::ApiError;
@@ -24,11 +43,17 @@ use crate::auth::Principal;
 
 /// The most refused lines an ingest answer lists.
 const MAX_ERRORS_LISTED: usize = 100;
+/// The most events one search page returns.
+const MAX_PAGE: usize = 10_000;
+/// How often an idle tail stream sends a comment.
+const TAIL_KEEPALIVE: Duration = Duration::from_secs(15);
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/ingest", post(ingest))
         .route("/api/v1/events/search", get(search))
+        .route("/api/v1/events/aggregate", get(aggregate_route))
+        .route("/api/v1/events/tail", get(tail))
 }
 
 async fn ingest(
@@ -37,15 +62,11 @@ async fn ingest(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    if let Some(encoding) = headers
-        .get(header::CONTENT_ENCODING)
-        .and_then(|v| v.to_str().ok())
-        && !encoding.eq_ignore_ascii_case("identity")
-    {
-        return Err(ApiError::bad_request(format!(
-            "Content-Encoding `{encoding}` is not accepted on this route yet; send the body uncompressed"
-        )));
-    }
+    let body = super::body::decoded(
+        &headers,
+        body,
+        state.config.http.max_decompressed_size.as_usize(),
+    )?;
     let received_ns = state.clock.now().as_secs().saturating_mul(1_000_000_000);
     let mut good = Vec::new();
     let mut errors = Vec::new();
@@ -57,8 +78,8 @@ async fn ingest(
         }
         index += 1;
     });
-    let store = std::sync::Arc::clone(&state.events);
-    let events: Vec<model::LogEvent> = good.iter().map(|(_, e)| e.clone()).collect();
+    let store = Arc::clone(&state.events);
+    let events: Vec<LogEvent> = good.iter().map(|(_, e)| e.clone()).collect();
     let refused = tokio::task::spawn_blocking(move || store.add(&events))
         .await
         .map_err(|e| ApiError::internal(&e))?
@@ -82,57 +103,363 @@ async fn ingest(
     ))
 }
 
+/// A time parameter in nanoseconds.
+fn time_ns(text: Option<&str>, default: &str, now: i64) -> Result<i64, ApiError> {
+    let text = text.unwrap_or(default).trim();
+    if text.contains('T')
+        && let Some(ns) = wire::jsonlog::timestamp_ns(&Value::String(text.to_owned()))
+    {
+        return Ok(ns);
+    }
+    let seconds = graphite::attime::parse_at_time(text, &jiff::tz::TimeZone::UTC, now)
+        .map_err(|e| ApiError::bad_request(format!("invalid time `{text}`: {e}")))?;
+    Ok(seconds.saturating_mul(1_000_000_000))
+}
+
+/// `from`/`until` as a half-open nanosecond range (`until` includes its whole second).
+fn range(
+    state: &AppState,
+    from: Option<&str>,
+    until: Option<&str>,
+) -> Result<(i64, i64), ApiError> {
+    let now = state.clock.now().as_secs();
+    let from_ns = time_ns(from, "-24h", now)?;
+    let until_ns = time_ns(until, "now", now)?.saturating_add(1_000_000_000);
+    if until_ns <= from_ns {
+        return Err(ApiError::bad_request("`until` must be after `from`"));
+    }
+    Ok((from_ns, until_ns))
+}
+
+fn store_error(e: EventsError) -> ApiError {
+    match e {
+        EventsError::Query { position, message } => ApiError::bad_query(
+            format!("invalid query at position {position}: {message}"),
+            position,
+        ),
+        EventsError::Aggregate { message } => {
+            ApiError::bad_request(format!("invalid aggregation: {message}"))
+        }
+        other => ApiError::internal(&other),
+    }
+}
+
+/// An event as the API shows it.
+pub(crate) fn event_json(e: &LogEvent) -> Value {
+    json!({
+        "timestamp": rfc3339(e.timestamp_ns),
+        "timestamp_ns": e.timestamp_ns,
+        "message": e.message,
+        "level": e.level,
+        "service": e.service,
+        "host": e.host,
+        "fields": e.fields,
+    })
+}
+
+fn rfc3339(ns: i64) -> String {
+    jiff::Timestamp::from_nanosecond(i128::from(ns))
+        .map(|t| t.to_string())
+        .unwrap_or_default()
+}
+
 #[derive(Deserialize)]
 struct SearchQuery {
     q: Option<String>,
     from: Option<String>,
     until: Option<String>,
     limit: Option<usize>,
+    sort: Option<String>,
+    cursor: Option<String>,
+    // The aggregate parameters, for a piped query.
+    stats: Option<String>,
+    by: Option<String>,
+    interval: Option<String>,
+    size: Option<usize>,
 }
 
-fn time_ns(text: Option<&str>, default: &str, now: i64) -> Result<i64, ApiError> {
-    let text = text.unwrap_or(default);
-    let seconds = graphite::attime::parse_at_time(text, &jiff::tz::TimeZone::UTC, now)
-        .map_err(|e| ApiError::bad_request(format!("invalid time: {e}")))?;
-    Ok(seconds.saturating_mul(1_000_000_000))
+/// A page boundary: the timestamp of the last event returned, and how many events at exactly
+/// that timestamp were returned so far (they are skipped on the next page).
+fn parse_cursor(text: &str) -> Result<(i64, usize), ApiError> {
+    let bad = || ApiError::bad_request(format!("invalid cursor `{text}`"));
+    let (ts, skip) = text.split_once('.').ok_or_else(bad)?;
+    Ok((
+        ts.parse().map_err(|_| bad())?,
+        skip.parse().map_err(|_| bad())?,
+    ))
 }
 
 async fn search(
     State(state): State<AppState>,
-    _: Principal,
+    principal: Principal,
     Query(q): Query<SearchQuery>,
-) -> Result<Json<Value>, ApiError> {
-    let now = state.clock.now().as_secs();
-    let from_ns = time_ns(q.from.as_deref(), "-1d", now)?;
-    let until_ns = time_ns(q.until.as_deref(), "now", now)?.saturating_add(1_000_000_000);
+) -> Result<Response, ApiError> {
+    let text = q.q.clone().unwrap_or_default();
+    if text.contains('|') && aggregate::parse_pipe(&text).ok().flatten().is_some() {
+        return aggregate_route(State(state), principal, Query(q))
+            .await
+            .map(IntoResponse::into_response);
+    }
+    let (mut from_ns, mut until_ns) = range(&state, q.from.as_deref(), q.until.as_deref())?;
+    let ascending = match q.sort.as_deref().unwrap_or("desc") {
+        "desc" | "newest" => false,
+        "asc" | "oldest" => true,
+        other => {
+            return Err(ApiError::bad_request(format!(
+                "sort is `asc` or `desc`, not `{other}`"
+            )));
+        }
+    };
+    let limit = q.limit.unwrap_or(100).clamp(1, MAX_PAGE);
+    let mut skip_at: Option<(i64, usize)> = None;
+    if let Some(cursor) = q.cursor.as_deref() {
+        let (ts, skip) = parse_cursor(cursor)?;
+        if ascending {
+            from_ns = from_ns.max(ts);
+        } else {
+            until_ns = until_ns.min(ts.saturating_add(1));
+        }
+        skip_at = Some((ts, skip));
+    }
     let search = events::Search {
-        query: q.q.unwrap_or_default(),
+        query: text,
         from_ns,
         until_ns,
-        limit: q.limit.unwrap_or(100).min(10_000),
+        limit: limit + skip_at.map_or(0, |(_, s)| s),
+        ascending,
     };
-    let store = std::sync::Arc::clone(&state.events);
+    let store = Arc::clone(&state.events);
     let result = tokio::task::spawn_blocking(move || store.search(&search))
         .await
         .map_err(|e| ApiError::internal(&e))?
-        .map_err(|e| match e {
-            events::EventsError::Query { .. } => ApiError::bad_request(e.to_string()),
-            other => ApiError::internal(&other),
-        })?;
-    let hits: Vec<Value> = result
-        .hits
+        .map_err(store_error)?;
+    let mut hits = result.hits;
+    if let Some((ts, skip)) = skip_at {
+        let drop = hits
+            .iter()
+            .take(skip)
+            .take_while(|h| h.event.timestamp_ns == ts)
+            .count();
+        hits.drain(..drop);
+    }
+    hits.truncate(limit);
+    let next_cursor = (hits.len() == limit).then(|| {
+        let last = hits.last().map_or(0, |h| h.event.timestamp_ns);
+        let mut same = hits
+            .iter()
+            .rev()
+            .take_while(|h| h.event.timestamp_ns == last)
+            .count();
+        if let Some((ts, skip)) = skip_at
+            && ts == last
+            && same == hits.len()
+        {
+            same += skip;
+        }
+        format!("{last}.{same}")
+    });
+    let events: Vec<Value> = hits
         .iter()
         .map(|h| {
-            let e = &h.event;
-            json!({
-                "timestamp_ns": e.timestamp_ns,
-                "message": e.message,
-                "level": e.level,
-                "service": e.service,
-                "host": e.host,
-                "fields": e.fields,
-            })
+            let mut v = event_json(&h.event);
+            v["highlight"] = json!({"message": h.highlights, "fields": h.matched_fields});
+            v
         })
         .collect();
-    Ok(Json(json!({"total": result.total, "events": hits})))
+    Ok(
+        Json(json!({"total": result.total, "events": events, "next_cursor": next_cursor}))
+            .into_response(),
+    )
+}
+
+/// The aggregation a request asks for: the pipe in `q`, or the `stats`/`by`/`interval`
+/// parameters.
+fn aggregation(q: &SearchQuery, from_ns: i64, until_ns: i64) -> Result<Aggregate, ApiError> {
+    let text = q.q.clone().unwrap_or_default();
+    let piped = aggregate::parse_pipe(&text).map_err(|(position, message)| {
+        ApiError::bad_query(
+            format!("invalid query at position {position}: {message}"),
+            position,
+        )
+    })?;
+    let (query, mut spec) = match piped {
+        Some((query, spec)) => {
+            if q.stats.is_some() || q.by.is_some() {
+                return Err(ApiError::bad_request(
+                    "give the statistics either as a pipe in `q` or as `stats`/`by`, not both",
+                ));
+            }
+            (query, spec)
+        }
+        None => {
+            let mut pipe = format!("| stats {}", q.stats.as_deref().unwrap_or("count()"));
+            if let Some(by) = q.by.as_deref().filter(|b| !b.trim().is_empty()) {
+                pipe.push_str(" by ");
+                pipe.push_str(by);
+            }
+            let (_, spec) = aggregate::parse_pipe(&pipe)
+                .map_err(|(_, message)| {
+                    ApiError::bad_request(format!("invalid stats/by: {message}"))
+                })?
+                .ok_or_else(|| ApiError::bad_request("invalid stats"))?;
+            (text, spec)
+        }
+    };
+    match q.interval.as_deref() {
+        None | Some("") => {}
+        Some("auto") => spec.interval = Some(Interval::Auto),
+        Some("none") => spec.interval = None,
+        Some(d) => {
+            let ns = aggregate::parse_duration(d).ok_or_else(|| {
+                ApiError::bad_request(format!("invalid interval `{d}`; use auto, 30s, 5m, 1h, 1d"))
+            })?;
+            spec.interval = Some(Interval::Fixed(ns));
+        }
+    }
+    Ok(Aggregate {
+        query,
+        from_ns,
+        until_ns,
+        metrics: spec.metrics,
+        group_by: spec.group_by,
+        size: q
+            .size
+            .unwrap_or(aggregate::DEFAULT_GROUPS)
+            .clamp(1, aggregate::MAX_GROUPS),
+        interval: spec.interval,
+    })
+}
+
+async fn aggregate_route(
+    State(state): State<AppState>,
+    _: Principal,
+    Query(q): Query<SearchQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let (from_ns, until_ns) = range(&state, q.from.as_deref(), q.until.as_deref())?;
+    let agg = aggregation(&q, from_ns, until_ns)?;
+    let names: Vec<String> = agg.metrics.iter().map(ToString::to_string).collect();
+    let group_by = agg.group_by.clone();
+    let store = Arc::clone(&state.events);
+    let result = tokio::task::spawn_blocking(move || store.aggregate(&agg))
+        .await
+        .map_err(|e| ApiError::internal(&e))?
+        .map_err(store_error)?;
+    let metric_values = |values: &[Option<f64>]| -> Map<String, Value> {
+        names
+            .iter()
+            .zip(values)
+            .map(|(n, v)| (n.clone(), v.map_or(Value::Null, |x| json!(x))))
+            .collect()
+    };
+    let rows: Vec<Value> = result
+        .rows
+        .iter()
+        .map(|row| {
+            let mut obj = Map::new();
+            if let Some(t) = row.time_ns {
+                obj.insert("time".into(), json!(rfc3339(t)));
+            }
+            for (field, key) in group_by.iter().zip(&row.key) {
+                obj.insert(field.clone(), key.clone());
+            }
+            obj.insert("count".into(), json!(row.count));
+            obj.extend(metric_values(&row.values));
+            Value::Object(obj)
+        })
+        .collect();
+    let mut columns: Vec<String> = Vec::new();
+    if result.interval_ns.is_some() {
+        columns.push("time".into());
+    }
+    columns.extend(group_by.iter().cloned());
+    columns.push("count".into());
+    columns.extend(names.iter().cloned());
+    Ok(Json(json!({
+        "total": result.total,
+        "interval_seconds": result.interval_ns.map(|ns| ns as f64 / 1e9),
+        "columns": columns,
+        "rows": rows,
+        "totals": metric_values(&result.totals),
+        "other": result.other,
+    })))
+}
+
+#[derive(Deserialize)]
+struct TailQuery {
+    q: Option<String>,
+}
+
+async fn tail(
+    State(state): State<AppState>,
+    _: Principal,
+    Query(q): Query<TailQuery>,
+) -> Result<Response, ApiError> {
+    let text = q.q.unwrap_or_default();
+    let node = events::query::parse(&text).map_err(|e| {
+        ApiError::bad_query(
+            format!("invalid query at position {}: {}", e.position, e.message),
+            e.position,
+        )
+    })?;
+    if let Some(p) = text.find('|')
+        && aggregate::parse_pipe(&text).ok().flatten().is_some()
+    {
+        return Err(ApiError::bad_query(
+            "a tail streams events; it takes no pipe",
+            p,
+        ));
+    }
+    // Compiling checks the query the way a search would (a range on the message, …).
+    let fields = events::schema::Fields::new();
+    events::query::compile(&node, &fields).map_err(|e| {
+        ApiError::bad_query(
+            format!("invalid query at position {}: {}", e.position, e.message),
+            e.position,
+        )
+    })?;
+    let mut receiver = state.tail.subscribe();
+    let (mut sender, body) = Channel::<Bytes, Infallible>::new(64);
+    let shutdown = state.shutdown.clone();
+    tokio::spawn(async move {
+        // An opening comment, so clients see the stream is live at once.
+        if sender
+            .send_data(Bytes::from_static(b": tailing\n\n"))
+            .await
+            .is_err()
+        {
+            return;
+        }
+        let mut keepalive = tokio::time::interval(TAIL_KEEPALIVE);
+        keepalive.tick().await;
+        loop {
+            let frame = tokio::select! {
+                () = shutdown.cancelled() => return,
+                _ = keepalive.tick() => Bytes::from_static(b": keep-alive\n\n"),
+                received = receiver.recv() => match received {
+                    Ok(event) => {
+                        if !events::query::matches(&node, &event) {
+                            continue;
+                        }
+                        Bytes::from(format!("event: event\ndata: {}\n\n", event_json(&event)))
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                        Bytes::from(format!("event: lagged\ndata: {{\"skipped\":{n}}}\n\n"))
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                },
+            };
+            if sender.send_data(frame).await.is_err() {
+                return;
+            }
+        }
+    });
+    let mut response = Body::new(body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    Ok(response)
 }

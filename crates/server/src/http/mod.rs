@@ -6,6 +6,7 @@
 //! through `error::ApiError`, the one place status codes are decided.
 
 mod auth;
+mod body;
 mod elastic;
 pub mod error;
 mod events;
@@ -46,6 +47,10 @@ pub struct AppState {
     pub started: Instant,
     pub tsdb: tsdb::Tsdb,
     pub events: Arc<::events::EventStore>,
+    /// Every event the store accepts, for live tails (sent only while someone listens).
+    pub tail: tokio::sync::broadcast::Sender<Arc<model::LogEvent>>,
+    /// Fires at shutdown: long-lived responses (tails) end on it.
+    pub shutdown: CancellationToken,
 }
 
 /// The full router, with middleware, for `state`.

@@ -26,6 +26,14 @@ async fn logs(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|t| t.starts_with("application/json"));
     let received_ns = state.clock.now().as_secs().saturating_mul(1_000_000_000);
+    let body = match super::body::decoded(
+        &headers,
+        body,
+        state.config.http.max_decompressed_size.as_usize(),
+    ) {
+        Ok(body) => body,
+        Err(e) => return (e.status(), e.message().to_owned()).into_response(),
+    };
     let decoded = if json {
         wire::otlp::decode_json(&body, received_ns)
     } else {

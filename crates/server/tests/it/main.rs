@@ -7,6 +7,7 @@ mod clients;
 mod collectd;
 mod compat;
 mod events;
+mod events_questions;
 mod graphite_golden;
 mod graphite_grafana;
 mod graphite_graph;
