@@ -9,6 +9,7 @@ mod bench;
 mod config_load;
 mod demo;
 mod logging;
+mod logs;
 mod serve;
 
 use std::path::PathBuf;
@@ -37,6 +38,9 @@ enum Command {
     /// Check the configuration, or print the effective one.
     #[command(subcommand)]
     Config(admin::ConfigCommand),
+    /// Search, aggregate and tail events on a running server (with an API token).
+    #[command(subcommand)]
+    Logs(logs::LogsCommand),
     /// Send realistic traffic (metrics, and more as listeners arrive) to a running server.
     Demo(demo::DemoArgs),
     /// Send synthetic load to a running server (ours or a peer) to measure it.
@@ -78,6 +82,7 @@ fn main() -> ExitCode {
         Command::Token(cmd) => admin::token(cmd),
         Command::User(cmd) => admin::user(cmd),
         Command::Config(cmd) => admin::config(cmd),
+        Command::Logs(cmd) => logs::run(cmd),
         Command::Demo(args) => demo::run(args),
         Command::Bench(cmd) => bench::run(cmd),
     };

@@ -4,6 +4,7 @@
 
 mod cli;
 mod durability;
+mod logs;
 mod process;
 mod serve;
 

@@ -1,0 +1,141 @@
+//! `sightline logs search` and `sightline logs tail` against a running server.
+
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use crate::{Serve, sightline};
+
+fn token(dir: &std::path::Path, args: &[&str]) -> String {
+    let out = sightline(dir)
+        .args(["token", "create"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+fn ingest(serve: &Serve, token: &str, lines: &[serde_json::Value]) {
+    let body: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    let response = reqwest::blocking::Client::new()
+        .post(serve.url("/api/v1/ingest"))
+        .bearer_auth(token)
+        .body(body)
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), 200);
+}
+
+#[test]
+fn logs_search_and_tail_talk_to_a_running_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let serve = Serve::start(dir.path(), &[], &[]);
+    let api = token(dir.path(), &["cli", "--role", "viewer"]);
+    let shipper = token(dir.path(), &["shipper", "--kind", "ingest"]);
+    let url = serve.url("");
+    let logs = |args: &[&str]| {
+        sightline(dir.path())
+            .arg("logs")
+            .args(args)
+            .env("SIGHTLINE_URL", &url)
+            .env("SIGHTLINE_TOKEN", &api)
+            .output()
+            .unwrap()
+    };
+    ingest(
+        &serve,
+        &shipper,
+        &[
+            json!({"event": "payment.succeeded", "amount": 30, "currency": "EUR", "user": {"email": "alice@example.com"}}),
+            json!({"event": "payment.succeeded", "amount": 12.5, "currency": "USD"}),
+            json!({"event": "payment.succeeded", "amount": 20, "currency": "EUR"}),
+        ],
+    );
+
+    // Searchable within the commit interval.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let out = loop {
+        let out = logs(&[
+            "search",
+            "user.email:\"alice@example.com\"",
+            "--since",
+            "1h",
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if !out.stdout.is_empty() || Instant::now() > deadline {
+            break out;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(text.lines().count(), 1, "{text}");
+    assert!(
+        text.contains("payment.succeeded")
+            && text.contains("user.email=alice@example.com")
+            && text.contains("amount=30"),
+        "{text}"
+    );
+
+    let out = logs(&[
+        "search",
+        "event:payment.* | stats sum(amount) by currency",
+        "--since",
+        "24h",
+    ]);
+    let table = String::from_utf8(out.stdout).unwrap();
+    let rows: Vec<Vec<&str>> = table
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(rows[0], ["currency", "count", "sum(amount)"], "{table}");
+    assert_eq!(rows[1], ["EUR", "2", "50"], "{table}");
+    assert_eq!(rows[2], ["USD", "1", "12.50"], "{table}");
+
+    let out = logs(&["search", "event:payment.* --json", "--json"]);
+    assert!(out.status.success());
+    let out = logs(&["search", "amount:[1 TO", "--since", "1h"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("position") && err.contains('^'), "{err}");
+
+    // Tail: the stream is open once it says so; then only matching events print.
+    let mut tail = sightline(dir.path())
+        .args(["logs", "tail", "currency:GBP", "--json"])
+        .env("SIGHTLINE_URL", &url)
+        .env("SIGHTLINE_TOKEN", &api)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(tail.stderr.take().unwrap());
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    assert!(line.contains("tailing"), "{line}");
+    ingest(
+        &serve,
+        &shipper,
+        &[
+            json!({"event": "payment.succeeded", "amount": 1, "currency": "EUR"}),
+            json!({"event": "payment.succeeded", "amount": 7, "currency": "GBP"}),
+        ],
+    );
+    let mut stdout = BufReader::new(tail.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    let event: serde_json::Value = serde_json::from_str(&first).unwrap();
+    assert_eq!(event["fields"]["currency"], "GBP");
+    assert_eq!(event["fields"]["amount"], 7);
+    tail.kill().unwrap();
+    tail.wait().unwrap();
+}
