@@ -189,7 +189,8 @@ fn local_as_utc(ts: Timestamp) -> Option<i64> {
 /// A syslog message as an event. A 3164 time (no year, no zone) is read in the zone
 /// `utc_offset_s` east of UTC, in the year that puts it at most a day ahead of `received_ns`
 /// (December's lines read in January fall in the year before). The host is the message's, or
-/// `peer` (the sender's address) when it names none.
+/// `peer` (the sender's address) when it names none. One leading space of the message is
+/// dropped.
 pub fn from_syslog(
     m: syslog::Message,
     received_ns: i64,
@@ -275,7 +276,12 @@ pub fn from_syslog(
             .map(|l| normalize_level(&Value::from(l)).unwrap_or_else(|| l.to_owned())),
         service: m.app_name.clone(),
         host: m.hostname.clone().or_else(|| peer.map(str::to_owned)),
-        message: m.message,
+        // rsyslog's RFC 5424 template writes `%msg%`, which keeps the space a 3164 tag's colon
+        // is followed by: the message starts after it, as its 3164 form does.
+        message: match m.message.strip_prefix(' ') {
+            Some(rest) => rest.to_owned(),
+            None => m.message,
+        },
         fields,
     }
 }

@@ -14,5 +14,6 @@ mod graphite_graph;
 mod metrics;
 mod ops;
 mod peers;
+mod rsyslog;
 mod statsd_etsy;
 mod whisper;
