@@ -52,6 +52,10 @@ pub struct StoreConfig {
     pub max_fields_per_partition: usize,
     /// A larger event is cut down and marked (`LogEvent::truncate`), never refused.
     pub max_event_size: usize,
+    /// Stored events are compressed with zstd at this level, in blocks of this many bytes
+    /// (bigger blocks compress better; a search decompresses one block per hit).
+    pub docstore_zstd_level: i32,
+    pub docstore_block_size: usize,
 }
 
 impl Default for StoreConfig {
@@ -60,6 +64,8 @@ impl Default for StoreConfig {
             writer_memory: 32 << 20,
             max_fields_per_partition: 1000,
             max_event_size: 256 << 10,
+            docstore_zstd_level: 8,
+            docstore_block_size: 256 << 10,
         }
     }
 }
@@ -254,7 +260,19 @@ impl EventStore {
         })?;
         let directory = tantivy::directory::MmapDirectory::open(&path)
             .map_err(|e| EventsError::Index(tantivy::TantivyError::from(e)))?;
-        let index = Index::open_or_create(directory, self.fields.schema.clone())?;
+        let settings = tantivy::IndexSettings {
+            docstore_compression: tantivy::store::Compressor::Zstd(
+                tantivy::store::ZstdCompressor {
+                    compression_level: Some(self.config.docstore_zstd_level),
+                },
+            ),
+            docstore_blocksize: self.config.docstore_block_size,
+            ..tantivy::IndexSettings::default()
+        };
+        let index = Index::builder()
+            .schema(self.fields.schema.clone())
+            .settings(settings)
+            .open_or_create(directory)?;
         let settings_writer = index.writer_with_num_threads::<TantivyDocument>(
             1,
             self.config.writer_memory.max(15 << 20),
@@ -269,11 +287,17 @@ impl EventStore {
             .payload
             .and_then(|p| p.parse().ok())
             .unwrap_or(0);
+        // The field paths the committed segments hold count towards the cap after a restart.
+        let known: BTreeSet<String> = index
+            .fields_metadata()?
+            .into_iter()
+            .filter_map(|m| m.field_name.strip_prefix("fields.").map(str::to_owned))
+            .collect();
         let partition = Arc::new(Partition {
             committed: std::sync::atomic::AtomicU64::new(committed),
             writer: Mutex::new(settings_writer),
             reader,
-            paths: Mutex::new(BTreeSet::new()),
+            paths: Mutex::new(known),
         });
         partitions.insert(day, Arc::clone(&partition));
         Ok(partition)

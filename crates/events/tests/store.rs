@@ -219,6 +219,27 @@ fn a_partition_refuses_events_past_its_field_cap() {
     );
     store.commit().unwrap();
     assert_eq!(search(&store, "").1, 2);
+
+    // The cap holds across a restart: the day already has msg, timestamp and x.
+    drop(store);
+    let store = EventStore::open(
+        dir.path(),
+        StoreConfig {
+            max_fields_per_partition: 4,
+            ..StoreConfig::default()
+        },
+    )
+    .unwrap();
+    let two_more = event(
+        D0,
+        json!({"msg": "c", "p": 1, "q": 1, "timestamp": "2026-11-25T03:00:00Z"}),
+    );
+    let one_more = event(
+        D0,
+        json!({"msg": "d", "p": 1, "timestamp": "2026-11-25T03:00:00Z"}),
+    );
+    let refused = store.add(&[two_more, one_more]).unwrap();
+    assert_eq!(refused.iter().map(|r| r.0).collect::<Vec<_>>(), [0]);
 }
 
 #[test]
