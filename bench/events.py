@@ -3,6 +3,7 @@
 structlog-shaped events, over HTTP NDJSON and over syslog TCP. Prints a Markdown report.
 
   bench/events.py 1000000 [10000000 ...]      # events per run
+  BENCH_PROTOCOLS=http BENCH_QUERIES=0 bench/events.py 1000000   # one protocol, no queries
 
 Data: ../shared/reference/logs-bench/gen_logs.py N 42 (cached in ~/.cache/sightline/bench),
 ~314 bytes per event, 2 ms apart from 2026-01-01T00:00Z. The syslog run sends the same events
@@ -139,8 +140,11 @@ json_lines_tcp = "off"
             try:
                 self.get("/readyz")
                 break
-            except OSError:
+            except (OSError, RuntimeError):
                 time.sleep(0.05)
+        else:
+            self.proc.kill()
+            raise RuntimeError("Sightline did not become ready")
         self.ingest = self.token("ingest")
         self.api = self.token("api")
 
@@ -253,7 +257,10 @@ def ingest_run(n, protocol, keep=False):
     finally:
         if server.proc.poll() is None:
             server.proc.kill()
-        shutil.rmtree(work, ignore_errors=True)
+        if os.environ.get("BENCH_KEEP"):
+            print(f"kept {work}", file=sys.stderr)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
 
 
 def query_suite(server):
@@ -279,10 +286,12 @@ def main():
     if len(sys.argv) < 2:
         sys.exit(__doc__)
     results = []
+    protocols = os.environ.get("BENCH_PROTOCOLS", "http,syslog").split(",")
+    queries = os.environ.get("BENCH_QUERIES", "1") == "1"
     for n in [int(x) for x in sys.argv[1:]]:
-        results.append(ingest_run(n, "http", keep=True))
-        results.append(ingest_run(n, "syslog"))
-        print(json.dumps(results[-2:], indent=1), file=sys.stderr)
+        for protocol in protocols:
+            results.append(ingest_run(n, protocol, keep=queries and protocol == "http"))
+            print(json.dumps(results[-1], indent=1), file=sys.stderr)
     print("| events | protocol | raw MB | to acked | to searchable | server CPU-s | MB/s | MB per CPU-s | ev/s | peak RSS | disk | disk/raw |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in results:

@@ -531,6 +531,49 @@ pub(crate) fn glob_matches(pattern: &str, text: &str) -> bool {
     parts[p..].iter().all(|x| *x == P::Any)
 }
 
+/// A message key other than `message` (`event`, `msg`…): a query on it looks in both places.
+fn is_message_alias(name: &str) -> bool {
+    name != "message" && wire::jsonlog::MESSAGE_KEYS.contains(&name)
+}
+
+/// A wildcard word over the message, as the tokens the message is indexed as: each piece
+/// between separators must match a word (`payment.fail*` is `payment` and `fail*`); pieces that
+/// are only `*` match anything and are dropped.
+fn wildcard_pieces(word: &str) -> Vec<String> {
+    let lower = word.to_lowercase();
+    let mut pieces = Vec::new();
+    let mut current = String::new();
+    let mut escaped = false;
+    for c in lower.chars() {
+        if escaped {
+            escaped = false;
+            if c.is_alphanumeric() {
+                current.push(c);
+            } else if matches!(c, '*' | '?') {
+                current.push('\\');
+                current.push(c);
+            } else if !current.is_empty() {
+                pieces.push(std::mem::take(&mut current));
+            }
+            continue;
+        }
+        match c {
+            '\\' => escaped = true,
+            c if c.is_alphanumeric() || matches!(c, '*' | '?') => current.push(c),
+            _ => {
+                if !current.is_empty() {
+                    pieces.push(std::mem::take(&mut current));
+                }
+            }
+        }
+    }
+    if !current.is_empty() {
+        pieces.push(current);
+    }
+    pieces.retain(|p| !p.chars().all(|c| c == '*'));
+    pieces
+}
+
 /// Where a field name lands in the schema.
 enum Target<'a> {
     Message,
@@ -548,6 +591,7 @@ fn target<'a>(name: &'a str, f: &Fields) -> Target<'a> {
         "service" => Target::Keyword(f.service, "service"),
         "host" => Target::Keyword(f.host, "host"),
         "timestamp" => Target::Timestamp,
+        t if wire::jsonlog::TIME_KEYS.contains(&t) => Target::Timestamp,
         "fields" => Target::Json(""),
         _ => Target::Json(name.strip_prefix("fields.").unwrap_or(name)),
     }
@@ -684,12 +728,38 @@ fn compile_leaf(
     position: usize,
     f: &Fields,
 ) -> Result<Box<dyn Query>, QueryError> {
+    // `event:`, `msg:`…: the message (where the key's text went) or a field of that name.
+    if let Some(alias) = field.filter(|n| is_message_alias(n))
+        && !matches!(test, Test::Range(..))
+    {
+        let json_name = format!("fields.{alias}");
+        return Ok(Box::new(BooleanQuery::new(vec![
+            (Occur::Should, compile_leaf(None, test, position, f)?),
+            (
+                Occur::Should,
+                compile_leaf(Some(&json_name), test, position, f)?,
+            ),
+        ])));
+    }
     let target = field.map_or(Target::Message, |n| target(n, f));
     let name = field.unwrap_or("message");
     let result: Result<Box<dyn Query>, QueryError> = match (target, test) {
         (Target::Message, Test::Exists) => Ok(Box::new(AllQuery)),
         (Target::Message, Test::Word(w)) if has_wildcard(w) => {
-            regex(&wildcard_regex(&w.to_lowercase()), f.message, position)
+            let mut clauses = Vec::new();
+            for piece in wildcard_pieces(w) {
+                let q = if has_wildcard(&piece) {
+                    regex(&wildcard_regex(&piece), f.message, position)?
+                } else {
+                    text_query(f.message, &[unescape(&piece)])
+                };
+                clauses.push((Occur::Must, q));
+            }
+            if clauses.is_empty() {
+                Ok(Box::new(AllQuery))
+            } else {
+                Ok(Box::new(BooleanQuery::new(clauses)))
+            }
         }
         (Target::Message, Test::Word(w) | Test::Phrase(w)) => {
             Ok(text_query(f.message, &message_tokens(&unescape(w))))
@@ -871,8 +941,21 @@ impl Highlights {
             }
             Node::Not(inner) => self.collect(inner, !negated),
             Node::Leaf { field, test, .. } if !negated => match field.as_deref() {
+                Some(alias) if is_message_alias(alias) => {
+                    self.fields.insert(alias.to_owned());
+                    self.collect(
+                        &Node::Leaf {
+                            field: None,
+                            test: test.clone(),
+                            position: 0,
+                        },
+                        false,
+                    );
+                }
                 None | Some("message") => match test {
-                    Test::Word(w) if has_wildcard(w) => self.patterns.push(w.to_lowercase()),
+                    Test::Word(w) if has_wildcard(w) => {
+                        self.patterns.extend(wildcard_pieces(w));
+                    }
                     Test::Word(w) | Test::Phrase(w) => {
                         self.words.extend(message_tokens(&unescape(w)));
                     }
@@ -925,15 +1008,28 @@ pub fn matches(node: &Node, event: &model::LogEvent) -> bool {
 }
 
 fn leaf_matches(field: Option<&str>, test: &Test, event: &model::LogEvent) -> bool {
-    let name = field.unwrap_or("message");
+    if let Some(alias) = field.filter(|n| is_message_alias(n))
+        && !matches!(test, Test::Range(..))
+    {
+        return leaf_matches(None, test, event)
+            || leaf_matches(Some(&format!("fields.{alias}")), test, event);
+    }
+    let name = match field {
+        Some(t) if wire::jsonlog::TIME_KEYS.contains(&t) => "timestamp",
+        other => other.unwrap_or("message"),
+    };
     match name {
         "message" => match test {
             Test::Exists => true,
             Test::Word(w) if has_wildcard(w) => {
-                let pattern = w.to_lowercase();
-                message_tokens(&event.message)
-                    .iter()
-                    .any(|t| glob_matches(&pattern, t))
+                let tokens = message_tokens(&event.message);
+                wildcard_pieces(w).iter().all(|piece| {
+                    if has_wildcard(piece) {
+                        tokens.iter().any(|t| glob_matches(piece, t))
+                    } else {
+                        tokens.contains(&unescape(piece))
+                    }
+                })
             }
             Test::Word(w) | Test::Phrase(w) => {
                 let want = message_tokens(&unescape(w));

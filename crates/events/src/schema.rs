@@ -2,8 +2,8 @@
 
 use tantivy::schema::DateTimePrecision;
 use tantivy::schema::{
-    DateOptions, FAST, Field, IndexRecordOption, JsonObjectOptions, STORED, STRING, Schema, TEXT,
-    TextFieldIndexing,
+    DateOptions, Field, IndexRecordOption, JsonObjectOptions, Schema, TextFieldIndexing,
+    TextOptions,
 };
 
 /// The schema and its fields.
@@ -29,16 +29,37 @@ impl Fields {
                 .set_fast()
                 .set_precision(DateTimePrecision::Nanoseconds),
         );
-        let message = b.add_text_field("message", TEXT | STORED);
-        let level = b.add_text_field("level", STRING | STORED | FAST);
-        let service = b.add_text_field("service", STRING | STORED | FAST);
-        let host = b.add_text_field("host", STRING | STORED | FAST);
+        // Results sort by time, never by score: no field needs norms.
+        let message = b.add_text_field(
+            "message",
+            TextOptions::default().set_stored().set_indexing_options(
+                TextFieldIndexing::default()
+                    .set_tokenizer("default")
+                    .set_index_option(IndexRecordOption::WithFreqsAndPositions)
+                    .set_fieldnorms(false),
+            ),
+        );
+        let keyword = || {
+            TextOptions::default()
+                .set_stored()
+                .set_fast("raw")
+                .set_indexing_options(
+                    TextFieldIndexing::default()
+                        .set_tokenizer("raw")
+                        .set_index_option(IndexRecordOption::Basic)
+                        .set_fieldnorms(false),
+                )
+        };
+        let level = b.add_text_field("level", keyword());
+        let service = b.add_text_field("service", keyword());
+        let host = b.add_text_field("host", keyword());
         let json = JsonObjectOptions::default()
             .set_stored()
             .set_indexing_options(
                 TextFieldIndexing::default()
                     .set_tokenizer("raw")
-                    .set_index_option(IndexRecordOption::Basic),
+                    .set_index_option(IndexRecordOption::Basic)
+                    .set_fieldnorms(false),
             )
             .set_fast("raw")
             .set_expand_dots_enabled();

@@ -14,7 +14,7 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use model::LogEvent;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 #[derive(Debug)]
 pub(crate) struct Wal {
@@ -43,17 +43,23 @@ fn generations(dir: &Path) -> std::io::Result<Vec<u64>> {
     Ok(out)
 }
 
-fn encode(event: &LogEvent) -> Vec<u8> {
-    json!({
-        "t": event.timestamp_ns,
-        "m": event.message,
-        "l": event.level,
-        "s": event.service,
-        "h": event.host,
-        "f": event.fields,
-    })
-    .to_string()
-    .into_bytes()
+/// Appends the event as one JSON object (`t`, `m`, `l`, `s`, `h`, `f`), written from borrowed
+/// parts so nothing is cloned.
+fn encode_into(out: &mut Vec<u8>, event: &LogEvent) {
+    // Writing into a Vec cannot fail; serialising strings and JSON values cannot either.
+    let _ = write!(out, "{{\"t\":{},\"m\":", event.timestamp_ns);
+    let _ = serde_json::to_writer(&mut *out, &event.message);
+    for (key, value) in [
+        ("l", &event.level),
+        ("s", &event.service),
+        ("h", &event.host),
+    ] {
+        let _ = write!(out, ",\"{key}\":");
+        let _ = serde_json::to_writer(&mut *out, value);
+    }
+    out.extend_from_slice(b",\"f\":");
+    let _ = serde_json::to_writer(&mut *out, &event.fields);
+    out.push(b'}');
 }
 
 fn decode(bytes: &[u8]) -> Option<LogEvent> {
@@ -118,12 +124,15 @@ impl Wal {
         if events.is_empty() {
             return Ok(());
         }
-        let mut buf = Vec::new();
+        let mut buf = Vec::with_capacity(events.len() * 512);
         for event in events {
-            let body = encode(event);
-            buf.extend_from_slice(&(body.len() as u32).to_le_bytes());
-            buf.extend_from_slice(&crc32fast::hash(&body).to_le_bytes());
-            buf.extend_from_slice(&body);
+            let start = buf.len();
+            buf.extend_from_slice(&[0; 8]);
+            encode_into(&mut buf, event);
+            let len = (buf.len() - start - 8) as u32;
+            let crc = crc32fast::hash(&buf[start + 8..]);
+            buf[start..start + 4].copy_from_slice(&len.to_le_bytes());
+            buf[start + 4..start + 8].copy_from_slice(&crc.to_le_bytes());
         }
         self.file.write_all(&buf)?;
         self.file.sync_data()
@@ -139,6 +148,11 @@ impl Wal {
             .open(path_of(&self.dir, next))?;
         self.generation = next;
         Ok(sealed)
+    }
+
+    /// The generation appends go to.
+    pub(crate) fn current(&self) -> u64 {
+        self.generation
     }
 
     /// Deletes every generation up to `through`.

@@ -229,17 +229,31 @@ async fn open_events(config: &Config, data_dir: &DataDir) -> Result<Arc<events::
         .map_err(|e| Error::Store(e.to_string()))
 }
 
+/// More events than this pending at a tick is a bulk load, committed every
+/// [`EVENTS_BULK_COMMIT_INTERVAL`] rather than every tick.
+const EVENTS_BURST: u64 = 20_000;
+const EVENTS_BULK_COMMIT_INTERVAL: Duration = Duration::from_secs(5);
+
 /// How often added events become searchable (they are durable in the WAL before that).
 const EVENTS_COMMIT_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Commits the event store on a timer until shutdown.
 async fn commit_events(store: Arc<events::EventStore>, shutdown: CancellationToken) {
     let mut ticks = tokio::time::interval(EVENTS_COMMIT_INTERVAL);
+    let mut last = tokio::time::Instant::now();
     loop {
         tokio::select! {
             _ = ticks.tick() => {}
             () = shutdown.cancelled() => return,
         }
+        // A trickle is searchable within a second; a bulk load commits every few seconds, so
+        // it makes fewer, larger segments (each commit is a segment that merges later).
+        let pending = store.pending().unwrap_or(0);
+        if pending == 0 || (pending >= EVENTS_BURST && last.elapsed() < EVENTS_BULK_COMMIT_INTERVAL)
+        {
+            continue;
+        }
+        last = tokio::time::Instant::now();
         let store = Arc::clone(&store);
         match tokio::task::spawn_blocking(move || store.commit()).await {
             Ok(Ok(())) => {}

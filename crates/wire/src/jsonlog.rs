@@ -4,8 +4,11 @@
 //! Core fields come from the keys senders use ([`MESSAGE_KEYS`], [`TIME_KEYS`], …, dotted
 //! names also found nested, as ECS writes `log.level`): the first present wins. Times are
 //! RFC 3339 (a time without a zone is read as UTC) or Unix epoch numbers in s, ms, µs or ns by
-//! magnitude; a missing, zero or unreadable time is the receive time. Every key the sender
-//! wrote stays in `fields`.
+//! magnitude; a missing, zero or unreadable time is the receive time. Every other key the
+//! sender wrote stays in `fields`; the time key that was read, and the message key when its
+//! text is prose (it has a space, or is longer than [`NAME_MAX`]), live only in the core
+//! fields: indexing a unique string twice would double the cost of every event, while a
+//! structlog event name such as `user.signed_up` stays a field too, to count by.
 
 use model::LogEvent;
 use model::event::normalize_level;
@@ -87,11 +90,6 @@ pub fn lookup<'a>(obj: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
     }
 }
 
-fn first<'a>(obj: &'a Map<String, Value>, keys: &[&str]) -> Option<&'a Value> {
-    keys.iter()
-        .find_map(|k| lookup(obj, k).filter(|v| !v.is_null()))
-}
-
 /// The first key holding a plain value (an object, as ECS's `host: {name: …}`, is looked into
 /// through the dotted keys instead).
 fn first_scalar<'a>(obj: &'a Map<String, Value>, keys: &[&str]) -> Option<&'a Value> {
@@ -106,12 +104,39 @@ fn text(v: &Value) -> String {
     }
 }
 
-/// An event from a JSON object, keeping every key in `fields`.
-pub fn from_object(obj: Map<String, Value>, received_ns: i64) -> LogEvent {
-    let message = first(&obj, &MESSAGE_KEYS).map(text).unwrap_or_default();
-    let timestamp_ns = first_scalar(&obj, &TIME_KEYS)
-        .and_then(timestamp_ns)
-        .unwrap_or(received_ns);
+/// The longest message that also stays a field when it has no space (an event name).
+pub const NAME_MAX: usize = 64;
+
+/// Whether a message is a name (`user.signed_up`) rather than prose.
+pub fn is_name(message: &str) -> bool {
+    message.len() <= NAME_MAX && !message.contains(char::is_whitespace)
+}
+
+/// An event from a JSON object: the core fields from their keys, the rest in `fields`.
+pub fn from_object(mut obj: Map<String, Value>, received_ns: i64) -> LogEvent {
+    let message_key = MESSAGE_KEYS
+        .iter()
+        .find(|k| lookup(&obj, k).is_some_and(|v| !v.is_null()));
+    let message = message_key
+        .and_then(|k| lookup(&obj, k))
+        .map(text)
+        .unwrap_or_default();
+    if let Some(k) = message_key
+        && obj.get(*k).is_some_and(Value::is_string)
+        && !is_name(&message)
+    {
+        obj.remove(*k);
+    }
+    let time_key = TIME_KEYS
+        .iter()
+        .find(|k| lookup(&obj, k).is_some_and(|v| !v.is_null() && !v.is_object()));
+    let parsed = time_key
+        .and_then(|k| lookup(&obj, k))
+        .and_then(timestamp_ns);
+    if let (Some(k), Some(_)) = (time_key, parsed) {
+        obj.remove(*k);
+    }
+    let timestamp_ns = parsed.unwrap_or(received_ns);
     let level = first_scalar(&obj, &LEVEL_KEYS).and_then(normalize_level);
     let service = first_scalar(&obj, &SERVICE_KEYS).map(text);
     let host = first_scalar(&obj, &HOST_KEYS).map(text);

@@ -258,7 +258,7 @@ async fn bulk(
     }
     let store = std::sync::Arc::clone(&state.events);
     let batch = events;
-    let refused = match tokio::task::spawn_blocking(move || store.add(&batch)).await {
+    let refused = match tokio::task::spawn_blocking(move || store.add(batch)).await {
         Ok(Ok(refused)) => refused,
         Ok(Err(e)) => {
             return es(

@@ -79,13 +79,13 @@ async fn ingest(
         index += 1;
     });
     let store = Arc::clone(&state.events);
-    let events: Vec<LogEvent> = good.iter().map(|(_, e)| e.clone()).collect();
-    let refused = tokio::task::spawn_blocking(move || store.add(&events))
+    let (positions, events): (Vec<usize>, Vec<LogEvent>) = good.into_iter().unzip();
+    let refused = tokio::task::spawn_blocking(move || store.add(events))
         .await
         .map_err(|e| ApiError::internal(&e))?
         .map_err(|e| ApiError::internal(&e))?;
     for (i, why) in refused {
-        errors.push((good[i].0, why));
+        errors.push((positions[i], why));
     }
     errors.sort_by_key(|(i, _)| *i);
     let rejected = errors.len();

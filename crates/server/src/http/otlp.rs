@@ -50,7 +50,7 @@ async fn logs(
         }
     };
     let store = std::sync::Arc::clone(&state.events);
-    let refused = match tokio::task::spawn_blocking(move || store.add(&events)).await {
+    let refused = match tokio::task::spawn_blocking(move || store.add(events)).await {
         Ok(Ok(refused)) => refused,
         Ok(Err(e)) => return (StatusCode::SERVICE_UNAVAILABLE, e.to_string()).into_response(),
         Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),

@@ -90,11 +90,12 @@ impl LogsContext {
         }
         let store = Arc::clone(&self.store);
         let stats = Arc::clone(&self.stats);
-        let _ = tokio::task::spawn_blocking(move || store_now(&store, &batch, &stats)).await;
+        let _ = tokio::task::spawn_blocking(move || store_now(&store, batch, &stats)).await;
     }
 }
 
-fn store_now(store: &events::EventStore, batch: &[LogEvent], stats: &ListenerStats) {
+fn store_now(store: &events::EventStore, batch: Vec<LogEvent>, stats: &ListenerStats) {
+    let len = batch.len();
     match store.add(batch) {
         Ok(refused) => {
             stats
@@ -102,9 +103,7 @@ fn store_now(store: &events::EventStore, batch: &[LogEvent], stats: &ListenerSta
                 .fetch_add(refused.len() as u64, Ordering::Relaxed);
         }
         Err(e) => {
-            stats
-                .dropped
-                .fetch_add(batch.len() as u64, Ordering::Relaxed);
+            stats.dropped.fetch_add(len as u64, Ordering::Relaxed);
             tracing::error!(error = %e, "could not store events");
         }
     }
@@ -231,7 +230,7 @@ pub fn syslog_datagram(
         .filter_map(|m| syslog_event(m, peer, ctx, now, offset, log))
         .collect();
     if !batch.is_empty() {
-        store_now(&ctx.store, &batch, &ctx.stats);
+        store_now(&ctx.store, batch, &ctx.stats);
     }
 }
 
