@@ -88,6 +88,9 @@ pub struct HttpConfig {
     pub max_body_size: ByteSize,
     /// The largest body after gzip or deflate decoding; a bigger one is answered 413.
     pub max_decompressed_size: ByteSize,
+    /// The bytes of ingest requests (NDJSON, `_bulk`, OTLP) being stored at once; past it a
+    /// request is answered 429 with Retry-After, before anything is written.
+    pub max_inflight_ingest: ByteSize,
     /// A request that takes longer than this is answered 408 and its connection closed.
     pub request_timeout: HumanDuration,
 }
@@ -98,6 +101,7 @@ impl Default for HttpConfig {
             addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
             max_body_size: ByteSize::mib(16),
             max_decompressed_size: ByteSize::mib(128),
+            max_inflight_ingest: ByteSize::mib(256),
             request_timeout: HumanDuration::from_secs(30),
         }
     }

@@ -69,6 +69,7 @@ pub struct Handle {
     db: ControlDb,
     tsdb: Tsdb,
     events: Arc<events::EventStore>,
+    ingest_gate: Arc<http::gate::IngestGate>,
     generated_admin_password: Option<Secret>,
     grace: Duration,
     data_dir: DataDir,
@@ -115,6 +116,7 @@ pub async fn start(
     };
     let http_stats = telemetry.listener(ListenerKind::Http.name());
     let tail = tail_channel(&events)?;
+    let ingest_gate = Arc::new(http::gate::IngestGate::new(config.http.max_inflight_ingest));
     node.start_carbon(&listeners)?;
     node.start_logs(&listeners, &events)?;
     let statsd = node.start_statsd(&listeners)?;
@@ -130,6 +132,7 @@ pub async fn start(
         tsdb: tsdb.clone(),
         events: Arc::clone(&events),
         tail,
+        ingest_gate: Arc::clone(&ingest_gate),
         shutdown: shutdown.clone(),
     };
     let monitor = selfmon::SelfMonitor {
@@ -180,6 +183,7 @@ pub async fn start(
         db,
         tsdb,
         events,
+        ingest_gate,
         generated_admin_password,
         grace: config.shutdown_grace.get(),
         data_dir,
@@ -506,6 +510,11 @@ impl Handle {
     /// The metric store.
     pub fn tsdb(&self) -> &Tsdb {
         &self.tsdb
+    }
+
+    /// The ingest routes' byte budget (tests take from it to stand for requests in flight).
+    pub fn ingest_gate(&self) -> &http::gate::IngestGate {
+        &self.ingest_gate
     }
 
     /// Flushes statsd's aggregates now, as the flush interval would (for tests and tooling).

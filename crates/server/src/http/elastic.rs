@@ -256,9 +256,21 @@ async fn bulk(
             }
         }
     }
+    let gate = std::sync::Arc::clone(&state.ingest_gate);
+    let permit = gate.try_enter(body.len());
     let store = std::sync::Arc::clone(&state.events);
     let batch = events;
-    let refused = match tokio::task::spawn_blocking(move || store.add(batch)).await {
+    let stored = if permit.is_some() {
+        tokio::task::spawn_blocking(move || store.add(batch)).await
+    } else {
+        // Every document is answered 429 (Elasticsearch's full write queue): shippers retry
+        // those items, and nothing of this request was written.
+        let busy = "too many events are being stored at once; retry shortly".to_owned();
+        Ok(Ok((0..batch.len()).map(|i| (i, busy.clone())).collect()))
+    };
+    let busy = permit.is_none();
+    drop(permit);
+    let refused = match stored {
         Ok(Ok(refused)) => refused,
         Ok(Err(e)) => {
             return es(
@@ -276,6 +288,11 @@ async fn bulk(
     let refused: std::collections::HashMap<usize, String> = refused.into_iter().collect();
     let mut errors = false;
     let mut rejected = 0u64;
+    let (refused_status, refused_kind) = if busy {
+        (429, "es_rejected_execution_exception")
+    } else {
+        (400, "illegal_argument_exception")
+    };
     let answered: Vec<Value> = items
         .into_iter()
         .enumerate()
@@ -291,7 +308,7 @@ async fn bulk(
             );
             let outcome = match item.outcome {
                 Ok(position) => match refused.get(&position) {
-                    Some(why) => Err((400, "illegal_argument_exception", why.clone())),
+                    Some(why) => Err((refused_status, refused_kind, why.clone())),
                     None => Ok(()),
                 },
                 Err(e) => Err(e),
@@ -320,10 +337,12 @@ async fn bulk(
             Value::Object(item_obj)
         })
         .collect();
-    state
-        .http_stats
-        .parse_errors
-        .fetch_add(rejected, std::sync::atomic::Ordering::Relaxed);
+    let counter = if busy {
+        &state.http_stats.dropped
+    } else {
+        &state.http_stats.parse_errors
+    };
+    counter.fetch_add(rejected, std::sync::atomic::Ordering::Relaxed);
     es(
         StatusCode::OK,
         json!({"took": started.elapsed().as_millis() as u64, "errors": errors, "items": answered}),

@@ -78,6 +78,17 @@ async fn ingest(
         }
         index += 1;
     });
+    let gate = Arc::clone(&state.ingest_gate);
+    let Some(_permit) = gate.try_enter(body.len()) else {
+        state
+            .http_stats
+            .dropped
+            .fetch_add(good.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        return Err(ApiError::rate_limited(
+            "too many events are being stored at once; retry shortly",
+            super::gate::RETRY_AFTER_SECS,
+        ));
+    };
     let store = Arc::clone(&state.events);
     let (positions, events): (Vec<usize>, Vec<LogEvent>) = good.into_iter().unzip();
     let refused = tokio::task::spawn_blocking(move || store.add(events))

@@ -11,6 +11,7 @@ mod elastic;
 pub mod error;
 mod events;
 pub mod extract;
+pub mod gate;
 mod graphite;
 mod middleware;
 mod ops;
@@ -49,6 +50,8 @@ pub struct AppState {
     pub events: Arc<::events::EventStore>,
     /// Every event the store accepts, for live tails (sent only while someone listens).
     pub tail: tokio::sync::broadcast::Sender<Arc<model::LogEvent>>,
+    /// The byte budget of ingest requests being stored at once (429 beyond it).
+    pub ingest_gate: Arc<gate::IngestGate>,
     /// Fires at shutdown: long-lived responses (tails) end on it.
     pub shutdown: CancellationToken,
 }

@@ -49,6 +49,23 @@ async fn logs(
             return (StatusCode::BAD_REQUEST, e.to_string()).into_response();
         }
     };
+    let gate = std::sync::Arc::clone(&state.ingest_gate);
+    let Some(_permit) = gate.try_enter(body.len()) else {
+        state
+            .http_stats
+            .dropped
+            .fetch_add(events.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        // OTLP/HTTP: 429 is retryable, after Retry-After.
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            [(
+                header::RETRY_AFTER,
+                super::gate::RETRY_AFTER_SECS.to_string(),
+            )],
+            "too many events are being stored at once; retry shortly",
+        )
+            .into_response();
+    };
     let store = std::sync::Arc::clone(&state.events);
     let refused = match tokio::task::spawn_blocking(move || store.add(events)).await {
         Ok(Ok(refused)) => refused,

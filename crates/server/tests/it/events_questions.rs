@@ -682,3 +682,79 @@ async fn compressed_oversized_and_huge_bodies() {
     assert!(event["fields"]["payload"].as_str().unwrap().len() < 2048);
     assert!(event["fields"]["_original_size"].as_u64().unwrap() > 10_000);
 }
+
+#[tokio::test]
+async fn a_full_ingest_budget_answers_429_and_writes_nothing() {
+    let clock = Arc::new(ManualClock::new(Timestamp::from_secs(NOW)));
+    let server = start_server_with(clock, |c| {
+        c.http.max_inflight_ingest = model::ByteSize::kib(64);
+    })
+    .await;
+    let token = ingest_token(&server).await;
+    // Requests in flight hold the whole budget.
+    let held = server.handle().ingest_gate().try_enter(64 << 10).unwrap();
+    let line = json!({"event": "busy", "timestamp": NOW}).to_string();
+    let ndjson = server
+        .client
+        .post(server.url("/api/v1/ingest"))
+        .bearer_auth(&token)
+        .body(format!("{line}\n"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ndjson.status(), 429);
+    assert_eq!(ndjson.headers()["retry-after"], "1");
+    let bulk = server
+        .client
+        .post(server.url("/_bulk"))
+        .header("Authorization", format!("ApiKey {token}"))
+        .header("Content-Type", "application/x-ndjson")
+        .body(format!(
+            "{{\"create\":{{}}}}\n{line}\n{{\"index\":{{}}}}\n{line}\n"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bulk.status(), 200);
+    let answer: Value = bulk.json().await.unwrap();
+    assert_eq!(answer["errors"], true);
+    for item in answer["items"].as_array().unwrap() {
+        let (_, result) = item.as_object().unwrap().iter().next().unwrap();
+        assert_eq!(result["status"], 429, "{answer}");
+        assert_eq!(result["error"]["type"], "es_rejected_execution_exception");
+    }
+    let otlp = server
+        .client
+        .post(server.url("/v1/logs"))
+        .bearer_auth(&token)
+        .header("Content-Type", "application/json")
+        .body(r#"{"resourceLogs":[]}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(otlp.status(), 429);
+
+    // Once the budget frees, the same request goes through.
+    drop(held);
+    let ok = server
+        .client
+        .post(server.url("/api/v1/ingest"))
+        .bearer_auth(&token)
+        .body(format!("{line}\n"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let found = loop {
+        let found = server
+            .get_json(&format!("/api/v1/events/search?q=busy&from={}", NOW - 60))
+            .await;
+        if found["total"].as_u64() >= Some(1) || std::time::Instant::now() > deadline {
+            break found;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    // The accepted request's commit would carry anything the refused ones had written.
+    assert_eq!(found["total"], 1, "only the accepted request was written");
+}
