@@ -96,10 +96,9 @@ pub(crate) fn run(cmd: LogsCommand) -> anyhow::Result<()> {
 
 /// `24h` becomes `-24h`; anything else is passed on as a time.
 fn since_param(since: &str) -> String {
-    let relative = since
-        .trim_start_matches(|c: char| c.is_ascii_digit())
-        .chars()
-        .all(char::is_alphabetic)
+    let unit = since.trim_start_matches(|c: char| c.is_ascii_digit());
+    let relative = !unit.is_empty()
+        && unit.chars().all(char::is_alphabetic)
         && since.starts_with(|c: char| c.is_ascii_digit());
     if relative {
         format!("-{since}")
