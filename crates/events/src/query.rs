@@ -636,12 +636,32 @@ pub fn compile(node: &Node, f: &Fields) -> Result<Box<dyn Query>, QueryError> {
     })
 }
 
+/// The analyzer the message is indexed with (tantivy's `default`).
+fn message_analyzer() -> tantivy::tokenizer::TextAnalyzer {
+    static ANALYZER: std::sync::OnceLock<tantivy::tokenizer::TextAnalyzer> =
+        std::sync::OnceLock::new();
+    ANALYZER
+        .get_or_init(|| {
+            tantivy::tokenizer::TokenizerManager::default()
+                .get("default")
+                .unwrap_or_else(|| {
+                    tantivy::tokenizer::TextAnalyzer::from(
+                        tantivy::tokenizer::RawTokenizer::default(),
+                    )
+                })
+        })
+        .clone()
+}
+
+/// A nanosecond range on the timestamp, on its fast column (the inverted index holds
+/// seconds), so bounds inside one second hold.
+pub(crate) fn time_range(f: &Fields, low: Bound<i64>, high: Bound<i64>) -> RangeQuery {
+    let term = |ns: i64| Term::from_field_date(f.timestamp, DateTime::from_timestamp_nanos(ns));
+    RangeQuery::new(low.map(term), high.map(term))
+}
+
 fn message_tokens(text: &str) -> Vec<String> {
-    let mut analyzer = tantivy::tokenizer::TokenizerManager::default()
-        .get("default")
-        .unwrap_or_else(|| {
-            tantivy::tokenizer::TextAnalyzer::from(tantivy::tokenizer::RawTokenizer::default())
-        });
+    let mut analyzer = message_analyzer();
     let mut out = Vec::new();
     let mut stream = analyzer.token_stream(text);
     while let Some(t) = stream.next() {
@@ -804,27 +824,21 @@ fn compile_leaf(
         (Target::Timestamp, Test::Exists) => Ok(Box::new(AllQuery)),
         (Target::Timestamp, Test::Word(w) | Test::Phrase(w)) => {
             let ns = time_bound(w, position)?;
-            Ok(Box::new(RangeQuery::new(
-                Bound::Included(Term::from_field_date(
-                    f.timestamp,
-                    DateTime::from_timestamp_nanos(ns),
-                )),
-                Bound::Included(Term::from_field_date(
-                    f.timestamp,
-                    DateTime::from_timestamp_nanos(ns),
-                )),
+            Ok(Box::new(time_range(
+                f,
+                Bound::Included(ns),
+                Bound::Included(ns),
             )))
         }
         (Target::Timestamp, Test::Range(lo, hi)) => {
-            let term = |v: &String| {
-                time_bound(v, position).map(|ns| {
-                    Term::from_field_date(f.timestamp, DateTime::from_timestamp_nanos(ns))
+            let at = |b: &Bound<String>| -> Result<Bound<i64>, QueryError> {
+                Ok(match b {
+                    Bound::Included(v) => Bound::Included(time_bound(v, position)?),
+                    Bound::Excluded(v) => Bound::Excluded(time_bound(v, position)?),
+                    Bound::Unbounded => Bound::Unbounded,
                 })
             };
-            Ok(Box::new(RangeQuery::new(
-                map_bound(lo, term)?,
-                map_bound(hi, term)?,
-            )))
+            Ok(Box::new(time_range(f, at(lo)?, at(hi)?)))
         }
         (Target::Message, Test::Range(..)) => Err(QueryError::at(
             position,
@@ -977,11 +991,7 @@ impl Highlights {
         if self.words.is_empty() && self.patterns.is_empty() {
             return Vec::new();
         }
-        let mut analyzer = tantivy::tokenizer::TokenizerManager::default()
-            .get("default")
-            .unwrap_or_else(|| {
-                tantivy::tokenizer::TextAnalyzer::from(tantivy::tokenizer::RawTokenizer::default())
-            });
+        let mut analyzer = message_analyzer();
         let mut out = Vec::new();
         let mut stream = analyzer.token_stream(message);
         while let Some(t) = stream.next() {

@@ -8,11 +8,9 @@ use std::sync::{Arc, Mutex, RwLock};
 use model::LogEvent;
 use serde_json::{Map, Value};
 use tantivy::collector::{Count, TopDocs};
-use tantivy::query::{BooleanQuery, Occur, Query, RangeQuery};
+use tantivy::query::{BooleanQuery, Occur, Query};
 use tantivy::schema::Value as _;
-use tantivy::{
-    DateTime, Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term,
-};
+use tantivy::{DateTime, Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument};
 
 use tantivy::aggregation::agg_req::Aggregations;
 use tantivy::aggregation::intermediate_agg_result::IntermediateAggregationResults;
@@ -475,17 +473,11 @@ impl EventStore {
 
     fn query_over(&self, text: &str, from_ns: i64, until_ns: i64) -> Result<Box<dyn Query>> {
         let f = &self.fields;
-        // Untruncated bounds: the range runs on the nanosecond fast field (the inverted index
-        // holds seconds), which cursors inside one second need.
-        let range: Box<dyn Query> = Box::new(RangeQuery::new(
-            Bound::Included(Term::from_field_date(
-                f.timestamp,
-                DateTime::from_timestamp_nanos(from_ns),
-            )),
-            Bound::Excluded(Term::from_field_date(
-                f.timestamp,
-                DateTime::from_timestamp_nanos(until_ns),
-            )),
+        // Nanosecond bounds, which cursors inside one second need.
+        let range: Box<dyn Query> = Box::new(crate::query::time_range(
+            f,
+            Bound::Included(from_ns),
+            Bound::Excluded(until_ns),
         ));
         let parsed = crate::query::parse(text).map_err(|e| EventsError::Query {
             position: e.position,

@@ -146,6 +146,18 @@ async fn ingest_token(server: &TestServer) -> String {
         .await
 }
 
+/// POSTs an NDJSON body to the ingest route.
+async fn ingest(server: &TestServer, token: &str, body: String) -> reqwest::Response {
+    server
+        .client
+        .post(server.url("/api/v1/ingest"))
+        .bearer_auth(token)
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
 fn enc(q: &str) -> String {
     serde_urlencoded::to_string([("", q)])
         .unwrap()
@@ -160,17 +172,7 @@ async fn started() -> (TestServer, Arc<ManualClock>, Vec<Sent>) {
     let data = shop();
     for chunk in data.chunks(1000) {
         let body: String = chunk.iter().map(|s| format!("{}\n", s.line)).collect();
-        let answer: Value = server
-            .client
-            .post(server.url("/api/v1/ingest"))
-            .bearer_auth(&token)
-            .body(body)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let answer: Value = ingest(&server, &token, body).await.json().await.unwrap();
         assert_eq!(answer["rejected"], 0, "{answer}");
     }
     let all = format!("/api/v1/events/search?from={}&limit=1", NOW - 9 * 86_400);
@@ -562,14 +564,7 @@ async fn a_live_tail_streams_matching_events_as_they_arrive() {
         json!({"event": "disk.error", "level": "error", "service": "ops", "timestamp": NOW}),
     ];
     let body: String = lines.iter().map(|l| format!("{l}\n")).collect();
-    let answer = server
-        .client
-        .post(server.url("/api/v1/ingest"))
-        .bearer_auth(&token)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
+    let answer = ingest(&server, &token, body).await;
     assert_eq!(answer.status(), 200);
     let mut text = String::new();
     while !text.contains("payment.failed") {
@@ -694,14 +689,7 @@ async fn a_full_ingest_budget_answers_429_and_writes_nothing() {
     // Requests in flight hold the whole budget.
     let held = server.handle().ingest_gate().try_enter(64 << 10).unwrap();
     let line = json!({"event": "busy", "timestamp": NOW}).to_string();
-    let ndjson = server
-        .client
-        .post(server.url("/api/v1/ingest"))
-        .bearer_auth(&token)
-        .body(format!("{line}\n"))
-        .send()
-        .await
-        .unwrap();
+    let ndjson = ingest(&server, &token, format!("{line}\n")).await;
     assert_eq!(ndjson.status(), 429);
     assert_eq!(ndjson.headers()["retry-after"], "1");
     let bulk = server
@@ -736,14 +724,7 @@ async fn a_full_ingest_budget_answers_429_and_writes_nothing() {
 
     // Once the budget frees, the same request goes through.
     drop(held);
-    let ok = server
-        .client
-        .post(server.url("/api/v1/ingest"))
-        .bearer_auth(&token)
-        .body(format!("{line}\n"))
-        .send()
-        .await
-        .unwrap();
+    let ok = ingest(&server, &token, format!("{line}\n")).await;
     assert_eq!(ok.status(), 200);
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     let found = loop {
