@@ -27,6 +27,8 @@ pub enum ParseError {
     Statsd(String),
     #[error("bad JSON: {0}")]
     Json(String),
+    #[error("{0}")]
+    Sentry(String),
 }
 
 impl ParseError {
@@ -43,6 +45,7 @@ impl ParseError {
             ParseError::Pickle(_) => "bad_pickle",
             ParseError::Statsd(_) => "bad_statsd",
             ParseError::Json(_) => "bad_json",
+            ParseError::Sentry(_) => "bad_envelope",
         }
     }
 }

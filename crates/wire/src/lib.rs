@@ -10,6 +10,7 @@
 //! - [`statsd`]: statsd lines, with etsy's rules and DogStatsD's extensions.
 //! - [`jsonlog`]: JSON log events (NDJSON, arrays) and syslog messages as `model::LogEvent`s.
 //! - [`otlp`]: OTLP/HTTP log export requests, protobuf and JSON, as `LogEvent`s.
+//! - [`sentry`]: Sentry DSNs, credentials, envelopes and rate-limit headers.
 //! - [`syslog`]: RFC 5424 and 3164 messages as real senders emit them, and RFC 6587 framing.
 //!
 //! **Invariant:** `wire` performs no I/O, spawns nothing, reads no clock; it does not depend on
@@ -22,6 +23,7 @@ pub mod graphite_name;
 pub mod jsonlog;
 pub mod otlp;
 pub mod pickle;
+pub mod sentry;
 pub mod statsd;
 pub mod syslog;
 

@@ -91,6 +91,36 @@ proptest! {
         }
         let _ = framing::next_length_prefixed(&bytes, 1024);
         wire::jsonlog::decode_body(&bytes, 0, &mut |_| {});
+        let _ = wire::sentry::parse_envelope(&bytes);
+        let text = String::from_utf8_lossy(&bytes);
+        let _ = wire::sentry::Dsn::parse(&text);
+        let _ = wire::sentry::parse_auth_header(&text);
+        let _ = wire::sentry::parse_auth_query(&text);
+    }
+
+    #[test]
+    fn envelope_shaped_input_never_panics(
+        items in prop::collection::vec((
+            prop::sample::select(vec!["event", "attachment", "session", "x"]),
+            prop::option::of(0u64..40),
+            prop::collection::vec(any::<u8>(), 0..40),
+        ), 0..6)
+    ) {
+        let mut bytes = b"{}\n".to_vec();
+        for (kind, length, payload) in &items {
+            let header = match length {
+                Some(l) => format!("{{\"type\":\"{kind}\",\"length\":{l}}}\n"),
+                None => format!("{{\"type\":\"{kind}\"}}\n"),
+            };
+            bytes.extend_from_slice(header.as_bytes());
+            bytes.extend_from_slice(payload);
+            bytes.push(b'\n');
+        }
+        let envelope = wire::sentry::parse_envelope(&bytes).unwrap();
+        prop_assert!(envelope.items.len() + envelope.errors.len() <= items.len() * 4 + 1);
+        for item in &envelope.items {
+            prop_assert!(item.payload.len() <= bytes.len());
+        }
     }
 
     #[test]
@@ -106,4 +136,5 @@ proptest! {
         let _ = pickle::decode_frame(&frame);
     }
 }
+mod sentry;
 mod syslog;
