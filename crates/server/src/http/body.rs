@@ -1,5 +1,7 @@
-//! Request bodies as senders compress them: `Content-Encoding` identity, gzip (or x-gzip) and
-//! deflate (zlib-wrapped, or raw as some clients send it), decoded with a size cap.
+//! Request bodies as senders compress them: `Content-Encoding` identity, gzip (or x-gzip),
+//! deflate (zlib-wrapped, or raw as some clients send it) and br (sentry-sdk for Python's
+//! default when the brotli module is installed), decoded with a size cap. An empty encoding
+//! and `UTF-8` (sent by some old Sentry SDKs) are identity.
 
 use std::io::Read;
 
@@ -18,7 +20,12 @@ pub(crate) fn decoded(headers: &HeaderMap, body: Bytes, max: usize) -> Result<By
         return Ok(body);
     };
     match encoding.as_str() {
-        "" | "identity" => Ok(body),
+        "" | "identity" | "utf-8" => Ok(body),
+        "br" => read_capped(
+            brotli_decompressor::Decompressor::new(&body[..], 64 << 10),
+            max,
+            "br",
+        ),
         "gzip" | "x-gzip" => read_capped(flate2::read::MultiGzDecoder::new(&body[..]), max, "gzip"),
         "deflate" => {
             // RFC 9110's deflate is zlib; some clients send raw deflate: a zlib header says which.
@@ -32,7 +39,7 @@ pub(crate) fn decoded(headers: &HeaderMap, body: Bytes, max: usize) -> Result<By
             }
         }
         other => Err(ApiError::unsupported_media_type(format!(
-            "Content-Encoding `{other}` is not supported; send identity, gzip or deflate"
+            "Content-Encoding `{other}` is not supported; send identity, gzip, deflate or br"
         ))),
     }
 }
@@ -99,7 +106,37 @@ mod tests {
             Some(&data[..])
         );
 
+        let mut br = Vec::new();
+        {
+            let mut w = brotli::CompressorWriter::new(&mut br, 4096, 5, 22);
+            w.write_all(&data).ok();
+        }
+        assert_eq!(
+            decoded(&headers("br"), Bytes::from(br.clone()), 10_000)
+                .ok()
+                .as_deref(),
+            Some(&data[..])
+        );
+        assert_eq!(
+            decoded(&headers("UTF-8"), Bytes::from_static(b"x"), 10)
+                .ok()
+                .as_deref(),
+            Some(&b"x"[..])
+        );
+
         let status = |r: Result<Bytes, ApiError>| r.err().map(|e| e.status().as_u16());
+        assert_eq!(
+            status(decoded(&headers("br"), Bytes::from(br), 100)),
+            Some(413)
+        );
+        assert_eq!(
+            status(decoded(
+                &headers("br"),
+                Bytes::from_static(b"\xff\xfe not brotli"),
+                100
+            )),
+            Some(400)
+        );
         assert_eq!(
             status(decoded(&headers("gzip"), gzip(&data), 100)),
             Some(413)
@@ -113,7 +150,7 @@ mod tests {
             Some(400)
         );
         assert_eq!(
-            status(decoded(&headers("br"), Bytes::from_static(b"x"), 100)),
+            status(decoded(&headers("zstd"), Bytes::from_static(b"x"), 100)),
             Some(415)
         );
         // A gzip bomb stops at the cap, not at its full size.
