@@ -84,6 +84,10 @@ pub enum LogFormat {
 #[serde(deny_unknown_fields, default)]
 pub struct HttpConfig {
     pub addr: SocketAddr,
+    /// The URL users and SDKs reach this server at (scheme, host, port, and a path prefix
+    /// behind a reverse proxy), used in DSNs. Unset: `http://` and `addr`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_url: Option<String>,
     /// The largest request body accepted on any route, before decompression.
     pub max_body_size: ByteSize,
     /// The largest body after gzip or deflate decoding; a bigger one is answered 413.
@@ -99,6 +103,7 @@ impl Default for HttpConfig {
     fn default() -> Self {
         HttpConfig {
             addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            public_url: None,
             max_body_size: ByteSize::mib(16),
             max_decompressed_size: ByteSize::mib(128),
             max_inflight_ingest: ByteSize::mib(256),
@@ -180,6 +185,19 @@ pub struct InvalidSetting {
 }
 
 impl Config {
+    /// The base URL of DSNs: `http.public_url`, or `http://` and the listen address (loopback
+    /// when it listens on every interface).
+    pub fn public_url(&self) -> String {
+        if let Some(url) = &self.http.public_url {
+            return url.trim_end_matches('/').to_owned();
+        }
+        let mut addr = self.http.addr;
+        if addr.ip().is_unspecified() {
+            addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+        }
+        format!("http://{addr}")
+    }
+
     /// Checks the rules that types alone cannot express.
     pub fn validate(&self) -> Result<(), InvalidSetting> {
         let invalid = |key, reason: &str| {
@@ -193,6 +211,11 @@ impl Config {
         }
         if self.http.max_body_size < ByteSize::kib(1) {
             return invalid("http.max_body_size", "must be at least 1KiB");
+        }
+        if let Some(url) = &self.http.public_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return invalid("http.public_url", "must start with http:// or https://");
         }
         if self.http.request_timeout.get().is_zero() {
             return invalid("http.request_timeout", "must be greater than zero");

@@ -44,6 +44,19 @@ const MIGRATIONS: &[&str] = &[
         last_used_at INTEGER,
         revoked_at INTEGER
     );",
+    // 2: error-tracking projects and their public (DSN) keys.
+    "CREATE TABLE projects (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        created_at INTEGER NOT NULL
+    );
+    CREATE TABLE project_keys (
+        public_key TEXT PRIMARY KEY,
+        project_id INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+        created_at INTEGER NOT NULL,
+        revoked_at INTEGER
+    ) WITHOUT ROWID;
+    CREATE INDEX project_keys_project ON project_keys(project_id);",
 ];
 
 /// The schema version this binary migrates to.

@@ -25,6 +25,7 @@ pub mod graphite_source;
 pub mod http;
 pub mod ingest;
 mod listeners;
+pub mod projects;
 mod selfmon;
 pub mod telemetry;
 #[cfg(feature = "testkit")]
@@ -130,6 +131,7 @@ pub async fn start(
         ready: Arc::clone(&ready),
         started: Instant::now(),
         tsdb: tsdb.clone(),
+        db: db.clone(),
         events: Arc::clone(&events),
         tail,
         ingest_gate: Arc::clone(&ingest_gate),

@@ -78,6 +78,24 @@ pub(crate) enum UserCommand {
 }
 
 #[derive(Debug, Subcommand)]
+pub(crate) enum ProjectCommand {
+    /// Create an error-tracking project and print its DSN, for `sentry_sdk.init(dsn=...)`.
+    Create {
+        name: String,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+    /// List projects and their DSNs.
+    List {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub(crate) enum ConfigCommand {
     /// Load and validate the configuration; exit 1 with the reason if it is wrong.
     Check {
@@ -269,6 +287,52 @@ fn choose_password(from_stdin: bool) -> anyhow::Result<(Secret, bool)> {
     let password = line.trim_end_matches(['\r', '\n']).to_owned();
     auth::password::check_strength(&password).map_err(anyhow::Error::msg)?;
     Ok((Secret::new(password), false))
+}
+
+pub(crate) fn project(cmd: ProjectCommand) -> anyhow::Result<()> {
+    match cmd {
+        ProjectCommand::Create { name, config } => {
+            let base = config.load(None)?.public_url();
+            let created = open_db(&config)?
+                .call_blocking(|conn| Ok(server::projects::create(conn, now(), &name)))?;
+            let project = created?;
+            eprintln!(
+                "created project {} `{}`; its DSN:",
+                project.id, project.name
+            );
+            let key = project.keys.first().context("the new project has no key")?;
+            print_line(&server::projects::dsn(&base, key, project.id))
+        }
+        ProjectCommand::List { json, config } => {
+            let base = config.load(None)?.public_url();
+            let all = open_db(&config)?.call_blocking(|conn| Ok(server::projects::list(conn)?))?;
+            if json {
+                let shown: Vec<serde_json::Value> = all
+                    .iter()
+                    .map(|p| {
+                        serde_json::json!({
+                            "id": p.id,
+                            "name": p.name,
+                            "dsns": p.keys.iter().map(|k| server::projects::dsn(&base, k, p.id)).collect::<Vec<_>>(),
+                        })
+                    })
+                    .collect();
+                return print_line(&serde_json::to_string_pretty(&shown)?);
+            }
+            print_line(&format!("{:>4}  {:<24} DSN", "ID", "NAME"))?;
+            for p in all {
+                for key in &p.keys {
+                    print_line(&format!(
+                        "{:>4}  {:<24} {}",
+                        p.id,
+                        p.name,
+                        server::projects::dsn(&base, key, p.id)
+                    ))?;
+                }
+            }
+            Ok(())
+        }
+    }
 }
 
 pub(crate) fn config(cmd: ConfigCommand) -> anyhow::Result<()> {

@@ -41,6 +41,9 @@ enum Command {
     /// Add and list users, and reset their passwords.
     #[command(subcommand)]
     User(admin::UserCommand),
+    /// Create and list error-tracking projects (Sentry DSNs).
+    #[command(subcommand)]
+    Project(admin::ProjectCommand),
     /// Check the configuration, or print the effective one.
     #[command(subcommand)]
     Config(admin::ConfigCommand),
@@ -87,6 +90,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve::run(args),
         Command::Token(cmd) => admin::token(cmd),
         Command::User(cmd) => admin::user(cmd),
+        Command::Project(cmd) => admin::project(cmd),
         Command::Config(cmd) => admin::config(cmd),
         Command::Logs(cmd) => logs::run(cmd),
         Command::Demo(args) => demo::run(args),

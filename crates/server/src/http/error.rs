@@ -74,6 +74,10 @@ impl ApiError {
         Self::new(StatusCode::NOT_FOUND, "not_found", message)
     }
 
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, "conflict", message)
+    }
+
     pub fn payload_too_large(message: impl Into<String>) -> Self {
         Self::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", message)
     }
@@ -136,7 +140,7 @@ impl From<AuthError> for ApiError {
             AuthError::InvalidCredentials => ApiError::unauthorized(e.to_string()),
             AuthError::RateLimited(wait) => ApiError::rate_limited(e.to_string(), wait.as_secs()),
             AuthError::Invalid(m) => ApiError::bad_request(m),
-            AuthError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m),
+            AuthError::Conflict(m) => ApiError::conflict(m),
             AuthError::NotFound(m) => ApiError::not_found(m),
             AuthError::Internal(inner) => ApiError::internal(&inner),
         }

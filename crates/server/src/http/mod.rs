@@ -16,6 +16,7 @@ mod graphite;
 mod middleware;
 mod ops;
 mod otlp;
+mod projects;
 mod series;
 
 use std::net::SocketAddr;
@@ -47,6 +48,8 @@ pub struct AppState {
     pub ready: Arc<AtomicBool>,
     pub started: Instant,
     pub tsdb: tsdb::Tsdb,
+    /// The control database (users, tokens, projects).
+    pub db: crate::db::ControlDb,
     pub events: Arc<::events::EventStore>,
     /// Every event the store accepts, for live tails (sent only while someone listens).
     pub tail: tokio::sync::broadcast::Sender<Arc<model::LogEvent>>,
@@ -67,6 +70,7 @@ pub fn router(state: AppState) -> Router {
         .merge(events::routes())
         .merge(elastic::routes())
         .merge(otlp::routes())
+        .merge(projects::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(max_body))
         .layer(axum::middleware::from_fn_with_state(

@@ -14,6 +14,7 @@ mod graphite_graph;
 mod metrics;
 mod ops;
 mod peers;
+mod projects;
 mod rsyslog;
 mod statsd_etsy;
 mod whisper;

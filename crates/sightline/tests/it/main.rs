@@ -6,6 +6,7 @@ mod cli;
 mod durability;
 mod logs;
 mod process;
+mod projects;
 mod serve;
 
 pub use process::{Serve, sightline};

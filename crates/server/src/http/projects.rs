@@ -1,0 +1,70 @@
+//! Error-tracking projects over the API: `GET /api/v1/projects` lists them with their DSNs (any
+//! signed-in caller), `POST /api/v1/projects {"name": …}` creates one with a key (admins).
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::AppState;
+use super::error::ApiError;
+use super::extract::Admin;
+use crate::auth::Principal;
+use crate::projects::{self, Project, ProjectError};
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new().route("/api/v1/projects", get(list).post(create))
+}
+
+fn shown(state: &AppState, p: &Project) -> Value {
+    let base = state.config.public_url();
+    let dsns: Vec<String> = p
+        .keys
+        .iter()
+        .map(|k| projects::dsn(&base, k, p.id))
+        .collect();
+    json!({
+        "id": p.id,
+        "name": p.name,
+        "created_at": p.created_at,
+        "dsn": dsns.first(),
+        "keys": p.keys.iter().zip(&dsns).map(|(k, d)| json!({"public_key": k, "dsn": d})).collect::<Vec<_>>(),
+    })
+}
+
+async fn list(State(state): State<AppState>, _: Principal) -> Result<Json<Value>, ApiError> {
+    let all = state
+        .db
+        .call(|conn| Ok(projects::list(conn)))
+        .await?
+        .map_err(|e| ApiError::internal(&e))?;
+    let shown: Vec<Value> = all.iter().map(|p| shown(&state, p)).collect();
+    Ok(Json(json!({ "projects": shown })))
+}
+
+#[derive(Deserialize)]
+struct NewProject {
+    name: String,
+}
+
+async fn create(
+    State(state): State<AppState>,
+    _: Admin,
+    body: Result<Json<NewProject>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, ApiError> {
+    let Json(new) = body?;
+    let now = state.clock.now().as_secs();
+    let created = state
+        .db
+        .call(move |conn| Ok(projects::create(conn, now, &new.name)))
+        .await?;
+    match created {
+        Ok(p) => Ok((StatusCode::CREATED, Json(shown(&state, &p))).into_response()),
+        Err(ProjectError::Invalid(m)) => Err(ApiError::bad_request(m)),
+        Err(e @ ProjectError::Exists(_)) => Err(ApiError::conflict(e.to_string())),
+        Err(ProjectError::Sql(e)) => Err(ApiError::internal(&e)),
+    }
+}
