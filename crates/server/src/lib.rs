@@ -71,6 +71,7 @@ pub struct Handle {
     tsdb: Tsdb,
     events: Arc<events::EventStore>,
     ingest_gate: Arc<http::gate::IngestGate>,
+    issues: Arc<issues::IssueStore>,
     generated_admin_password: Option<Secret>,
     grace: Duration,
     data_dir: DataDir,
@@ -100,6 +101,7 @@ pub async fn start(
     let generated_admin_password = auth.bootstrap(&config.auth)?;
     let tsdb = open_tsdb(&config, &data_dir, clock.clone()).await?;
     let events = open_events(&config, &data_dir).await?;
+    let issues = open_issues(&data_dir).await?;
     let (sink, writer) = ingest::start_writer(tsdb.clone());
 
     let telemetry = Arc::new(Telemetry::default());
@@ -132,6 +134,8 @@ pub async fn start(
         started: Instant::now(),
         tsdb: tsdb.clone(),
         db: db.clone(),
+        issues: Arc::clone(&issues),
+        sentry: Arc::new(http::sentry::SentryCounters::new(&telemetry)),
         events: Arc::clone(&events),
         tail,
         ingest_gate: Arc::clone(&ingest_gate),
@@ -186,6 +190,7 @@ pub async fn start(
         tsdb,
         events,
         ingest_gate,
+        issues,
         generated_admin_password,
         grace: config.shutdown_grace.get(),
         data_dir,
@@ -220,6 +225,15 @@ fn tail_channel(
         }))
         .map_err(|e| Error::Store(e.to_string()))?;
     Ok(sender)
+}
+
+async fn open_issues(data_dir: &DataDir) -> Result<Arc<issues::IssueStore>> {
+    let path = data_dir.path().join("issues.db");
+    tokio::task::spawn_blocking(move || issues::IssueStore::open(&path))
+        .await
+        .map_err(|e| Error::Task(e.to_string()))?
+        .map(Arc::new)
+        .map_err(|e| Error::Store(e.to_string()))
 }
 
 async fn open_events(config: &Config, data_dir: &DataDir) -> Result<Arc<events::EventStore>> {
@@ -512,6 +526,11 @@ impl Handle {
     /// The metric store.
     pub fn tsdb(&self) -> &Tsdb {
         &self.tsdb
+    }
+
+    /// Received Sentry events.
+    pub fn issues(&self) -> &issues::IssueStore {
+        &self.issues
     }
 
     /// The ingest routes' byte budget (tests take from it to stand for requests in flight).

@@ -346,6 +346,55 @@ pub fn rate_limits_header(seconds: u64, categories: &[&str]) -> String {
     format!("{seconds}:{}:project", categories.join(";"))
 }
 
+/// The records of a `log` item (`{"version":2,"items":[…]}`; Rust omits `version`) as log
+/// events: `body` is the message, the float `timestamp` (seconds) the time, each attribute's
+/// `value` a field (plus `trace_id`), `server.address` the host, and `service.name` (or the
+/// release's name before `@`) the service. A record without a body is skipped.
+pub fn log_items(payload: &[u8], received_ns: i64) -> Result<Vec<model::LogEvent>, ParseError> {
+    let v: Value = serde_json::from_slice(payload)
+        .map_err(|e| ParseError::Sentry(format!("log item: {e}")))?;
+    let items = v
+        .get("items")
+        .and_then(Value::as_array)
+        .ok_or_else(|| ParseError::Sentry("a log item has no `items` list".into()))?;
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        let Some(body) = item.get("body").and_then(Value::as_str) else {
+            continue;
+        };
+        let mut fields = Map::new();
+        if let Some(attributes) = item.get("attributes").and_then(Value::as_object) {
+            for (k, a) in attributes {
+                let value = a.get("value").cloned().unwrap_or_else(|| a.clone());
+                fields.insert(k.clone(), value);
+            }
+        }
+        if let Some(t) = item.get("trace_id") {
+            fields.insert("trace_id".into(), t.clone());
+        }
+        let text = |k: &str| fields.get(k).and_then(Value::as_str).map(str::to_owned);
+        let host = text("server.address");
+        let service = text("service.name").or_else(|| {
+            text("sentry.release").map(|r| r.split('@').next().unwrap_or_default().to_owned())
+        });
+        let timestamp_ns = item
+            .get("timestamp")
+            .and_then(Value::as_f64)
+            .filter(|t| t.is_finite() && *t > 0.0)
+            .map_or(received_ns, |t| (t * 1e9) as i64);
+        let level = item.get("level").and_then(model::event::normalize_level);
+        out.push(model::LogEvent {
+            timestamp_ns,
+            message: body.to_owned(),
+            level,
+            service,
+            host,
+            fields,
+        });
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,6 +17,7 @@ mod middleware;
 mod ops;
 mod otlp;
 mod projects;
+pub mod sentry;
 mod series;
 
 use std::net::SocketAddr;
@@ -48,6 +49,10 @@ pub struct AppState {
     pub ready: Arc<AtomicBool>,
     pub started: Instant,
     pub tsdb: tsdb::Tsdb,
+    /// Received Sentry events.
+    pub issues: Arc<::issues::IssueStore>,
+    /// What the Sentry endpoints count.
+    pub sentry: Arc<sentry::SentryCounters>,
     /// The control database (users, tokens, projects).
     pub db: crate::db::ControlDb,
     pub events: Arc<::events::EventStore>,
@@ -71,6 +76,7 @@ pub fn router(state: AppState) -> Router {
         .merge(elastic::routes())
         .merge(otlp::routes())
         .merge(projects::routes())
+        .merge(sentry::routes(&public_path_prefix(&state.config)))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(max_body))
         .layer(axum::middleware::from_fn_with_state(
@@ -82,6 +88,16 @@ pub fn router(state: AppState) -> Router {
             middleware::track,
         ))
         .with_state(state)
+}
+
+/// The path of `http.public_url` (`/visibility` in `https://host/visibility`), if any: SDKs
+/// with such a DSN post under it when the proxy in front keeps it.
+fn public_path_prefix(config: &Config) -> String {
+    let url = config.public_url();
+    let after_scheme = url.split_once("://").map_or(url.as_str(), |(_, r)| r);
+    after_scheme.find('/').map_or(String::new(), |i| {
+        after_scheme[i..].trim_end_matches('/').to_owned()
+    })
 }
 
 async fn not_found(uri: axum::http::Uri) -> impl IntoResponse {

@@ -16,5 +16,6 @@ mod ops;
 mod peers;
 mod projects;
 mod rsyslog;
+mod sentry;
 mod statsd_etsy;
 mod whisper;

@@ -167,3 +167,23 @@ fn a_bad_item_is_skipped_and_the_others_are_read() {
     assert!(parse_envelope(b"[1]\n{\"type\":\"event\"}\n{}").is_err());
     assert!(parse_envelope(b"{bad\n").is_err());
 }
+
+#[test]
+fn log_items_become_log_events() {
+    let py = parse("py-logs-enable_logs.1");
+    let events = wire::sentry::log_items(py.items[0].payload, 0).unwrap();
+    let e = &events[0];
+    assert_eq!(e.message, "User u-17 checked out basket of 3 items");
+    assert_eq!(e.level.as_deref(), Some("info"));
+    assert_eq!(e.host.as_deref(), Some("web-1"));
+    assert_eq!(e.service.as_deref(), Some("myapp"));
+    assert_eq!(e.fields["sentry.message.parameter.n"], 3);
+    assert_eq!(e.timestamp_ns / 1_000_000_000, 1_795_575_149);
+    // Rust sends no `version`; Node its own attributes.
+    let rust = wire::sentry::log_items(parse("rust-logs.1").items[0].payload, 0).unwrap();
+    assert_eq!(rust[0].message, "starting worker");
+    assert_eq!(rust[0].fields["logger.line"], 22);
+    let node = wire::sentry::log_items(parse("node-logs.1").items[0].payload, 0).unwrap();
+    assert_eq!(node[0].fields["region"], "eu");
+    assert_eq!(node[0].service.as_deref(), Some("webapp"));
+}

@@ -1,0 +1,409 @@
+//! Sentry's ingest endpoints, for SDKs pointed at a Sightline DSN: `POST /api/{id}/envelope/`
+//! and the legacy `/api/{id}/store/` (also under `http.public_url`'s path prefix).
+//!
+//! - Credentials: `X-Sentry-Auth` (or `Authorization: Sentry …`), the `sentry_key` query
+//!   parameter (the JS SDKs), or the DSN in the envelope header (the JS `tunnel` option); the
+//!   secret is ignored. None: 401; a key unknown or of another project: 403. Errors are Sentry's
+//!   `{"detail": …}`.
+//! - Bodies: identity, gzip, deflate or br, with or without a Content-Type, capped before and
+//!   after decoding (413).
+//! - Items: `event` is stored durably (with the envelope's `attachment`s, each up to
+//!   [`MAX_ATTACHMENT`]) before the answer, `200 {"id": …}`; `log` records go to the event store;
+//!   `client_report`, `session(s)`, `check_in`, `trace_metric` are counted; performance and replay
+//!   items are dropped and counted; unknown types skipped and counted; a malformed item is
+//!   skipped and counted while the others are processed.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use serde_json::{Value, json};
+use wire::sentry::{self, Envelope};
+
+use super::AppState;
+use crate::telemetry::Telemetry;
+
+/// The largest attachment kept; a bigger one is dropped (and counted), its event kept.
+pub const MAX_ATTACHMENT: usize = 20 << 20;
+
+/// What the endpoints count (on `/metrics`).
+#[derive(Debug)]
+pub struct SentryCounters {
+    events: Arc<AtomicU64>,
+    duplicates: Arc<AtomicU64>,
+    attachments: Arc<AtomicU64>,
+    attachments_dropped: Arc<AtomicU64>,
+    logs: Arc<AtomicU64>,
+    counted: Arc<AtomicU64>,
+    dropped: Arc<AtomicU64>,
+    unknown: Arc<AtomicU64>,
+    malformed: Arc<AtomicU64>,
+    refused: Arc<AtomicU64>,
+}
+
+impl SentryCounters {
+    pub fn new(t: &Telemetry) -> SentryCounters {
+        SentryCounters {
+            events: t.counter(
+                "sightline_sentry_events_total",
+                "Sentry error events stored.",
+            ),
+            duplicates: t.counter(
+                "sightline_sentry_duplicate_events_total",
+                "Sentry events received again with an id already stored (kept once).",
+            ),
+            attachments: t.counter(
+                "sightline_sentry_attachments_total",
+                "Sentry attachments stored.",
+            ),
+            attachments_dropped: t.counter(
+                "sightline_sentry_attachments_dropped_total",
+                "Sentry attachments over the size cap, dropped (their events kept).",
+            ),
+            logs: t.counter(
+                "sightline_sentry_log_records_total",
+                "Sentry log records written to the event store.",
+            ),
+            counted: t.counter(
+                "sightline_sentry_reports_total",
+                "Sentry client reports, sessions, check-ins and trace metrics received.",
+            ),
+            dropped: t.counter(
+                "sightline_sentry_items_dropped_total",
+                "Sentry transaction, span, profile and replay items received and dropped.",
+            ),
+            unknown: t.counter(
+                "sightline_sentry_items_unknown_total",
+                "Sentry envelope items of unknown types, skipped.",
+            ),
+            malformed: t.counter(
+                "sightline_sentry_items_malformed_total",
+                "Sentry envelope items that could not be read, skipped.",
+            ),
+            refused: t.counter(
+                "sightline_sentry_requests_refused_total",
+                "Sentry requests refused: credentials, size, encoding or a bad envelope.",
+            ),
+        }
+    }
+}
+
+pub(super) fn routes(prefix: &str) -> Router<AppState> {
+    let mut router = Router::new();
+    let prefixes = if prefix.is_empty() {
+        vec![String::new()]
+    } else {
+        vec![String::new(), prefix.to_owned()]
+    };
+    for p in prefixes {
+        router = router
+            .route(&format!("{p}/api/{{project_id}}/envelope/"), post(envelope))
+            .route(&format!("{p}/api/{{project_id}}/envelope"), post(envelope))
+            .route(&format!("{p}/api/{{project_id}}/store/"), post(store))
+            .route(&format!("{p}/api/{{project_id}}/store"), post(store));
+    }
+    router
+}
+
+/// A Sentry-shaped error answer.
+fn detail(status: StatusCode, message: impl Into<String>) -> Response {
+    let message = message.into();
+    let mut response = (status, Json(json!({ "detail": message }))).into_response();
+    if let Ok(v) = HeaderValue::from_str(&message) {
+        response.headers_mut().insert("x-sentry-error", v);
+    }
+    response
+}
+
+/// The public key a request authenticates with, wherever the SDK put it.
+fn public_key(
+    headers: &HeaderMap,
+    query: Option<&str>,
+    envelope: Option<&Envelope<'_>>,
+) -> Option<String> {
+    for name in ["x-sentry-auth", "authorization"] {
+        if let Some(key) = headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .and_then(sentry::parse_auth_header)
+            .and_then(|a| a.key)
+        {
+            return Some(key);
+        }
+    }
+    if let Some(key) = query.map(sentry::parse_auth_query).and_then(|a| a.key) {
+        return Some(key);
+    }
+    envelope.and_then(Envelope::dsn).map(|d| d.public_key)
+}
+
+/// Checks the key against the project in the URL; `Err` is the answer to give.
+async fn authorize(
+    state: &AppState,
+    project_id: i64,
+    key: Option<String>,
+) -> Result<(), Box<Response>> {
+    let Some(key) = key else {
+        return Err(Box::new(detail(
+            StatusCode::UNAUTHORIZED,
+            "missing authorization information: a sentry_key in X-Sentry-Auth, the query, or the envelope's dsn",
+        )));
+    };
+    let found = state
+        .db
+        .call(move |conn| Ok(crate::projects::project_for_key(conn, &key)))
+        .await;
+    let refusal = match found {
+        Ok(Ok(Some(id))) if id == project_id => return Ok(()),
+        Ok(Ok(Some(_))) => detail(StatusCode::FORBIDDEN, "this key belongs to another project"),
+        Ok(Ok(None)) => detail(StatusCode::FORBIDDEN, "invalid api key"),
+        Ok(Err(e)) => detail(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        Err(e) => detail(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    };
+    Err(Box::new(refusal))
+}
+
+fn decode(state: &AppState, headers: &HeaderMap, body: Bytes) -> Result<Bytes, Box<Response>> {
+    super::body::decoded(
+        headers,
+        body,
+        state.config.http.max_decompressed_size.as_usize(),
+    )
+    .map_err(|e| Box::new(detail(e.status(), e.message().to_owned())))
+}
+
+async fn envelope(
+    State(state): State<AppState>,
+    Path(project_id): Path<i64>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let answer = envelope_inner(&state, project_id, query.as_deref(), &headers, body).await;
+    if !answer.status().is_success() {
+        state.sentry.refused.fetch_add(1, Ordering::Relaxed);
+    }
+    answer
+}
+
+async fn envelope_inner(
+    state: &AppState,
+    project_id: i64,
+    query: Option<&str>,
+    headers: &HeaderMap,
+    body: Bytes,
+) -> Response {
+    let body = match decode(state, headers, body) {
+        Ok(b) => b,
+        Err(r) => return *r,
+    };
+    let envelope = match sentry::parse_envelope(&body) {
+        Ok(e) => e,
+        Err(e) => return detail(StatusCode::BAD_REQUEST, e.to_string()),
+    };
+    if let Err(r) = authorize(
+        state,
+        project_id,
+        public_key(headers, query, Some(&envelope)),
+    )
+    .await
+    {
+        return *r;
+    }
+    let c = &state.sentry;
+    c.malformed
+        .fetch_add(envelope.errors.len() as u64, Ordering::Relaxed);
+    let received_ns = state.clock.now().as_nanos();
+    let header_id = envelope.event_id();
+    let mut event: Option<(String, &[u8])> = None;
+    let mut attachments = Vec::new();
+    let mut logs = Vec::new();
+    for item in &envelope.items {
+        match item.kind.as_str() {
+            "event" => {
+                let id = header_id.clone().or_else(|| payload_event_id(item.payload));
+                match id {
+                    Some(id)
+                        if serde_json::from_slice::<Value>(item.payload)
+                            .is_ok_and(|v| v.is_object()) =>
+                    {
+                        event = Some((id, item.payload));
+                    }
+                    _ => {
+                        c.malformed.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+            "attachment" => {
+                if item.payload.len() > MAX_ATTACHMENT {
+                    c.attachments_dropped.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                }
+                let text = |k: &str| {
+                    item.header
+                        .get(k)
+                        .and_then(Value::as_str)
+                        .map(str::to_owned)
+                };
+                attachments.push(issues::Attachment {
+                    filename: text("filename").unwrap_or_else(|| "attachment".into()),
+                    content_type: text("content_type"),
+                    attachment_type: text("attachment_type"),
+                    data: item.payload.to_vec(),
+                });
+            }
+            "log" => match sentry::log_items(item.payload, received_ns) {
+                Ok(mut records) => {
+                    for r in &mut records {
+                        r.fields
+                            .insert("sentry.project_id".into(), json!(project_id));
+                    }
+                    logs.extend(records);
+                }
+                Err(_) => {
+                    c.malformed.fetch_add(1, Ordering::Relaxed);
+                }
+            },
+            "client_report" | "session" | "sessions" | "check_in" | "trace_metric" => {
+                c.counted.fetch_add(1, Ordering::Relaxed);
+            }
+            "transaction" | "span" | "profile" | "profile_chunk" | "replay_event"
+            | "replay_recording" | "replay_video" | "statsd" | "metric_buckets" => {
+                c.dropped.fetch_add(1, Ordering::Relaxed);
+            }
+            _ => {
+                c.unknown.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+    if !logs.is_empty() {
+        let store = Arc::clone(&state.events);
+        let n = logs.len() as u64;
+        match tokio::task::spawn_blocking(move || store.add(logs)).await {
+            Ok(Ok(_)) => {
+                c.logs.fetch_add(n, Ordering::Relaxed);
+            }
+            _ => {
+                return detail(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the event store is unavailable",
+                );
+            }
+        }
+    }
+    let mut answer_id = header_id;
+    if let Some((id, payload)) = event {
+        match store_event(state, project_id, &id, payload, attachments).await {
+            Ok(()) => answer_id = Some(id),
+            Err(r) => return *r,
+        }
+    }
+    Json(match answer_id {
+        Some(id) => json!({ "id": id }),
+        None => json!({}),
+    })
+    .into_response()
+}
+
+/// The `event_id` inside an event payload, normalised.
+fn payload_event_id(payload: &[u8]) -> Option<String> {
+    let v: Value = serde_json::from_slice(payload).ok()?;
+    v.get("event_id")
+        .and_then(Value::as_str)
+        .and_then(sentry::normalize_event_id)
+}
+
+async fn store_event(
+    state: &AppState,
+    project_id: i64,
+    id: &str,
+    payload: &[u8],
+    attachments: Vec<issues::Attachment>,
+) -> Result<(), Box<Response>> {
+    let store = Arc::clone(&state.issues);
+    let received_at = state.clock.now().as_secs();
+    let id_owned = id.to_owned();
+    let payload = payload.to_vec();
+    let n_attachments = attachments.len() as u64;
+    let added = tokio::task::spawn_blocking(move || {
+        store.add_event(project_id, &id_owned, received_at, &payload, &attachments)
+    })
+    .await;
+    let c = &state.sentry;
+    match added {
+        Ok(Ok(true)) => {
+            c.events.fetch_add(1, Ordering::Relaxed);
+            c.attachments.fetch_add(n_attachments, Ordering::Relaxed);
+            Ok(())
+        }
+        Ok(Ok(false)) => {
+            c.duplicates.fetch_add(1, Ordering::Relaxed);
+            Ok(())
+        }
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "could not store a Sentry event");
+            Err(Box::new(retry_later()))
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "storing a Sentry event failed");
+            Err(Box::new(retry_later()))
+        }
+    }
+}
+
+/// 429 with `Retry-After` and `X-Sentry-Rate-Limits`, so SDKs back off rather than lose more.
+fn retry_later() -> Response {
+    let mut r = detail(
+        StatusCode::TOO_MANY_REQUESTS,
+        "the event could not be stored; retry later",
+    );
+    let h = r.headers_mut();
+    h.insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
+    h.insert(
+        "x-sentry-rate-limits",
+        HeaderValue::from_static("60::project"),
+    );
+    r
+}
+
+/// `/store/`: one event JSON as the body (the pre-envelope protocol).
+async fn store(
+    State(state): State<AppState>,
+    Path(project_id): Path<i64>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let body = match decode(&state, &headers, body) {
+        Ok(b) => b,
+        Err(r) => return *r,
+    };
+    if let Err(r) = authorize(
+        &state,
+        project_id,
+        public_key(&headers, query.as_deref(), None),
+    )
+    .await
+    {
+        state.sentry.refused.fetch_add(1, Ordering::Relaxed);
+        return *r;
+    }
+    let Ok(Value::Object(_)) = serde_json::from_slice::<Value>(&body) else {
+        state.sentry.refused.fetch_add(1, Ordering::Relaxed);
+        return detail(StatusCode::BAD_REQUEST, "the event is not a JSON object");
+    };
+    let id = payload_event_id(&body).unwrap_or_else(|| {
+        let mut raw = [0u8; 16];
+        crate::auth::secrets::fill_random(&mut raw);
+        hex::encode(raw)
+    });
+    match store_event(&state, project_id, &id, &body, Vec::new()).await {
+        Ok(()) => Json(json!({ "id": id })).into_response(),
+        Err(r) => *r,
+    }
+}

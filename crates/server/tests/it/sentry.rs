@@ -1,0 +1,218 @@
+//! Sentry's ingest endpoints with the real sentry-sdk for Python, and the protocol's edges:
+//! credentials in the header, the query and the envelope, encodings, bad keys, bad items.
+
+use serde_json::{Value, json};
+use server::testkit::{TestServer, start_server};
+
+async fn project(server: &TestServer) -> Value {
+    server
+        .client
+        .post(server.url("/api/v1/projects"))
+        .bearer_auth(&server.admin_token)
+        .json(&json!({"name": "shop"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_python_sdk_sends_events_logs_and_attachments() {
+    let server = start_server().await;
+    let p = project(&server).await;
+    let project_id = p["id"].as_i64().unwrap();
+    // The DSN as shown (the test config listens on port 0), pointed at this server's port.
+    let shown = wire::sentry::Dsn::parse(p["dsn"].as_str().unwrap()).unwrap();
+    let dsn = format!("http://{}@{}/{project_id}", shown.public_key, server.http);
+    let out = tokio::task::spawn_blocking(move || {
+        crate::peers::run_python("sentry_sender.py", &json!({"dsn": dsn}))
+    })
+    .await
+    .unwrap();
+    let ids: Vec<String> = out["event_ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids.len(), 3, "{out}");
+    let store = server.handle().issues();
+    let metrics = server.metrics().await;
+    for id in &ids {
+        let stored = store
+            .event(project_id, id)
+            .unwrap()
+            .unwrap_or_else(|| panic!("{id} stored: {out}\n{metrics}"));
+        let event: Value = serde_json::from_slice(&stored.payload).unwrap();
+        assert_eq!(event["release"], "shop@1.4.0");
+    }
+    let exception: Value =
+        serde_json::from_slice(&store.event(project_id, &ids[0]).unwrap().unwrap().payload)
+            .unwrap();
+    assert_eq!(
+        exception["exception"]["values"][0]["type"],
+        "ZeroDivisionError"
+    );
+    let attached = store.attachments(project_id, &ids[2]).unwrap();
+    assert_eq!(
+        attached,
+        vec![("debug.log".to_owned(), b"line one\nline two\n".to_vec())]
+    );
+    // The logging integration's error is an event too (4 in all).
+    assert_eq!(store.events(project_id, 100).unwrap().len(), 4);
+
+    // The structured log went to the event store, searchable like any event.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let found = loop {
+        let found = server
+            .get_json("/api/v1/events/search?q=sentry.message.parameter.user_id:u-17&from=-1h")
+            .await;
+        if found["total"] == 1 || std::time::Instant::now() > deadline {
+            break found;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert_eq!(
+        found["events"][0]["message"], "User u-17 checked out",
+        "{found}"
+    );
+    assert_eq!(found["events"][0]["service"], "shop");
+    let metrics = server.metrics().await;
+    assert!(
+        metrics.contains("sightline_sentry_events_total 4"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("sightline_sentry_attachments_total 1"));
+}
+
+const ENVELOPE: &str = "{\"event_id\":\"9ec79c33ec9942ab8353589fcb2e04dc\"}\n{\"type\":\"event\"}\n{\"message\":\"hello\",\"level\":\"error\"}\nnot a header\n{\"type\":\"transaction\"}\n{}\n{\"type\":\"brand_new\"}\n{}\n";
+
+#[tokio::test]
+async fn credentials_encodings_and_bad_input() {
+    let server = start_server().await;
+    let p = project(&server).await;
+    let id = p["id"].as_i64().unwrap();
+    let key = p["keys"][0]["public_key"].as_str().unwrap().to_owned();
+    let post = |path: String, body: Vec<u8>, headers: Vec<(&'static str, String)>| {
+        let mut r = server.client.post(server.url(&path)).body(body);
+        for (k, v) in headers {
+            r = r.header(k, v);
+        }
+        r.send()
+    };
+    let auth = (
+        "X-Sentry-Auth",
+        format!("Sentry sentry_key={key}, sentry_version=7, sentry_secret=ignored"),
+    );
+
+    // The header; gzip.
+    let gz = {
+        use std::io::Write;
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(ENVELOPE.as_bytes()).unwrap();
+        e.finish().unwrap()
+    };
+    let r = post(
+        format!("/api/{id}/envelope/"),
+        gz,
+        vec![auth.clone(), ("Content-Encoding", "gzip".into())],
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.json::<Value>().await.unwrap(),
+        json!({"id": "9ec79c33ec9942ab8353589fcb2e04dc"})
+    );
+    let metrics = server.metrics().await;
+    assert!(
+        metrics.contains("sightline_sentry_items_malformed_total 1"),
+        "the bad item is counted"
+    );
+    assert!(metrics.contains("sightline_sentry_items_dropped_total 1"));
+    assert!(metrics.contains("sightline_sentry_items_unknown_total 1"));
+
+    // The query string (the JS SDKs), no Content-Type; the same id again is kept once.
+    let r = post(
+        format!("/api/{id}/envelope/?sentry_version=7&sentry_key={key}"),
+        ENVELOPE.into(),
+        vec![],
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(
+        server
+            .metrics()
+            .await
+            .contains("sightline_sentry_duplicate_events_total 1")
+    );
+
+    // The envelope's own DSN (the JS tunnel), with no credentials on the request.
+    let tunnel = format!(
+        "{{\"event_id\":\"0123456789abcdef0123456789abcdef\",\"dsn\":\"http://{key}@example.com/{id}\"}}\n{{\"type\":\"event\"}}\n{{\"message\":\"via tunnel\"}}\n"
+    );
+    let r = post(format!("/api/{id}/envelope/"), tunnel.into(), vec![])
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(
+        server
+            .handle()
+            .issues()
+            .event(id, "0123456789abcdef0123456789abcdef")
+            .unwrap()
+            .is_some()
+    );
+
+    // The legacy store endpoint.
+    let r = post(
+        format!("/api/{id}/store/"),
+        br#"{"event_id":"fedcba9876543210fedcba9876543210","message":"old"}"#.to_vec(),
+        vec![auth.clone()],
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["id"],
+        "fedcba9876543210fedcba9876543210"
+    );
+
+    // No key: 401; an unknown key, or another project's: 403; all in Sentry's shape.
+    let r = post(format!("/api/{id}/envelope/"), ENVELOPE.into(), vec![])
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    assert!(r.json::<Value>().await.unwrap()["detail"].is_string());
+    let r = post(
+        format!("/api/{id}/envelope/"),
+        ENVELOPE.into(),
+        vec![("X-Sentry-Auth", "Sentry sentry_key=0000".into())],
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 403);
+    let r = post(
+        format!("/api/{}/envelope/", id + 1),
+        ENVELOPE.into(),
+        vec![auth.clone()],
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 403);
+    // A bad body encoding is 400; a bad envelope header 400.
+    let r = post(
+        format!("/api/{id}/envelope/"),
+        b"nope".to_vec(),
+        vec![auth.clone(), ("Content-Encoding", "gzip".into())],
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 400);
+    let r = post(format!("/api/{id}/envelope/"), b"[]\n".to_vec(), vec![auth])
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+}

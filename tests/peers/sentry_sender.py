@@ -1,0 +1,45 @@
+#!/usr/bin/env python3
+"""The official sentry-sdk for Python, pointed at a Sightline DSN: an exception, a message, an
+error through the logging integration, a structured log (enable_logs), and an attachment.
+
+Reads {"dsn": ...} on stdin; writes {"event_ids": [...]} to stdout. With the brotli module
+installed (it is, in the peers' venv) the SDK compresses its envelopes with br, as it does by
+default in production.
+"""
+import json
+import logging
+import sys
+
+import sentry_sdk
+
+
+def main():
+    cfg = json.load(sys.stdin)
+    sentry_sdk.init(
+        dsn=cfg["dsn"],
+        release="shop@1.4.0",
+        environment="production",
+        enable_logs=True,
+        default_integrations=True,
+    )
+    ids = []
+
+    def divide(a, b):
+        return a / b
+
+    try:
+        divide(1, 0)
+    except ZeroDivisionError:
+        ids.append(sentry_sdk.capture_exception())
+    ids.append(sentry_sdk.capture_message("Payment provider timeout for order 1234", level="warning"))
+    logging.getLogger("shop.checkout").error("checkout failed for basket %s", 77)
+    sentry_sdk.logger.info("User {user_id} checked out", user_id="u-17")
+    with sentry_sdk.new_scope() as scope:
+        scope.add_attachment(bytes=b"line one\nline two\n", filename="debug.log", content_type="text/plain")
+        ids.append(sentry_sdk.capture_message("with an attachment"))
+    sentry_sdk.flush(timeout=10)
+    json.dump({"event_ids": [i for i in ids if i]}, sys.stdout)
+
+
+if __name__ == "__main__":
+    main()
