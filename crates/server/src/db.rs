@@ -57,6 +57,9 @@ const MIGRATIONS: &[&str] = &[
         revoked_at INTEGER
     ) WITHOUT ROWID;
     CREATE INDEX project_keys_project ON project_keys(project_id);",
+    // 3: the categories a project tells SDKs not to send (X-Sentry-Rate-Limits on 200s).
+    "ALTER TABLE projects ADD COLUMN refused_categories TEXT NOT NULL
+        DEFAULT 'transaction;span;profile;profile_chunk;replay';",
 ];
 
 /// The schema version this binary migrates to.

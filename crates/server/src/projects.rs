@@ -17,6 +17,16 @@ pub struct Project {
     pub created_at: i64,
     /// Public keys in use, oldest first.
     pub keys: Vec<String>,
+    /// Rate-limit categories SDKs are told not to send (`transaction`, `span`, …): the data
+    /// Sightline does not keep, so SDKs stop spending bandwidth on it.
+    pub refused_categories: Vec<String>,
+}
+
+fn categories(text: &str) -> Vec<String> {
+    text.split(';')
+        .filter(|c| !c.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -59,25 +69,32 @@ pub fn create(conn: &mut Connection, now: i64, name: &str) -> Result<Project, Pr
         "INSERT INTO project_keys (public_key, project_id, created_at) VALUES (?1, ?2, ?3)",
         params![key, id, now],
     )?;
+    let refused: String = tx.query_row(
+        "SELECT refused_categories FROM projects WHERE id = ?1",
+        params![id],
+        |r| r.get(0),
+    )?;
     tx.commit()?;
     Ok(Project {
         id,
         name: name.to_owned(),
         created_at: now,
         keys: vec![key],
+        refused_categories: categories(&refused),
     })
 }
 
 /// Every project, by id, with its live keys.
 pub fn list(conn: &Connection) -> rusqlite::Result<Vec<Project>> {
     let mut projects: Vec<Project> = conn
-        .prepare("SELECT id, name, created_at FROM projects ORDER BY id")?
+        .prepare("SELECT id, name, created_at, refused_categories FROM projects ORDER BY id")?
         .query_map([], |r| {
             Ok(Project {
                 id: r.get(0)?,
                 name: r.get(1)?,
                 created_at: r.get(2)?,
                 keys: Vec::new(),
+                refused_categories: categories(&r.get::<_, String>(3)?),
             })
         })?
         .collect::<rusqlite::Result<_>>()?;
@@ -117,12 +134,43 @@ pub fn add_key(conn: &Connection, now: i64, project_id: i64) -> rusqlite::Result
 
 /// The project a live public key belongs to.
 pub fn project_for_key(conn: &Connection, public_key: &str) -> rusqlite::Result<Option<i64>> {
+    Ok(key_project(conn, public_key)?.map(|(id, _)| id))
+}
+
+/// The project a live public key belongs to, with its refused categories.
+pub fn key_project(
+    conn: &Connection,
+    public_key: &str,
+) -> rusqlite::Result<Option<(i64, Vec<String>)>> {
     conn.query_row(
-        "SELECT project_id FROM project_keys WHERE public_key = ?1 AND revoked_at IS NULL",
+        "SELECT k.project_id, p.refused_categories FROM project_keys k
+         JOIN projects p ON p.id = k.project_id
+         WHERE k.public_key = ?1 AND k.revoked_at IS NULL",
         params![public_key],
-        |r| r.get(0),
+        |r| Ok((r.get(0)?, categories(&r.get::<_, String>(1)?))),
     )
     .optional()
+}
+
+/// Sets the categories a project refuses; `false` if there is no such project. A category is
+/// a word of letters, digits and `_` (Sentry's names: `transaction`, `span`, `log_item`, …).
+pub fn set_refused_categories(
+    conn: &Connection,
+    project_id: i64,
+    refused: &[String],
+) -> Result<bool, ProjectError> {
+    if let Some(bad) = refused
+        .iter()
+        .find(|c| c.is_empty() || !c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_'))
+    {
+        return Err(ProjectError::Invalid(format!(
+            "`{bad}` is not a category name (letters, digits and _)"
+        )));
+    }
+    Ok(conn.execute(
+        "UPDATE projects SET refused_categories = ?1 WHERE id = ?2",
+        params![refused.join(";"), project_id],
+    )? == 1)
 }
 
 /// The DSN of a key: the server's public URL (scheme, host, optional path prefix) with the key
@@ -175,6 +223,16 @@ mod tests {
             assert_eq!(project_for_key(conn, &second)?, Some(shop.id));
             assert_eq!(project_for_key(conn, &api.keys[0])?, Some(api.id));
             assert_eq!(project_for_key(conn, "nope")?, None);
+            assert_eq!(
+                shop.refused_categories,
+                ["transaction", "span", "profile", "profile_chunk", "replay"]
+            );
+            assert!(set_refused_categories(conn, api.id, &["log_item".into()]).unwrap_or(false));
+            assert!(set_refused_categories(conn, api.id, &["a;b".into()]).is_err());
+            assert_eq!(
+                key_project(conn, &api.keys[0])?,
+                Some((api.id, vec!["log_item".to_owned()]))
+            );
             Ok(())
         })
         .unwrap_or_else(|e| panic!("{e}"));

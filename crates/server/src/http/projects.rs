@@ -1,10 +1,12 @@
 //! Error-tracking projects over the API: `GET /api/v1/projects` lists them with their DSNs (any
-//! signed-in caller), `POST /api/v1/projects {"name": …}` creates one with a key (admins).
+//! signed-in caller), `POST /api/v1/projects {"name": …}` creates one with a key (admins),
+//! `PATCH /api/v1/projects/{id} {"refused_categories": [...]}` sets what SDKs are told not to
+//! send (admins).
 
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, patch};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -16,7 +18,9 @@ use crate::auth::Principal;
 use crate::projects::{self, Project, ProjectError};
 
 pub(super) fn routes() -> Router<AppState> {
-    Router::new().route("/api/v1/projects", get(list).post(create))
+    Router::new()
+        .route("/api/v1/projects", get(list).post(create))
+        .route("/api/v1/projects/{id}", patch(update))
 }
 
 fn shown(state: &AppState, p: &Project) -> Value {
@@ -31,6 +35,7 @@ fn shown(state: &AppState, p: &Project) -> Value {
         "name": p.name,
         "created_at": p.created_at,
         "dsn": dsns.first(),
+        "refused_categories": p.refused_categories,
         "keys": p.keys.iter().zip(&dsns).map(|(k, d)| json!({"public_key": k, "dsn": d})).collect::<Vec<_>>(),
     })
 }
@@ -66,5 +71,41 @@ async fn create(
         Err(ProjectError::Invalid(m)) => Err(ApiError::bad_request(m)),
         Err(e @ ProjectError::Exists(_)) => Err(ApiError::conflict(e.to_string())),
         Err(ProjectError::Sql(e)) => Err(ApiError::internal(&e)),
+    }
+}
+
+#[derive(Deserialize)]
+struct ProjectChange {
+    refused_categories: Vec<String>,
+}
+
+async fn update(
+    State(state): State<AppState>,
+    _: Admin,
+    Path(id): Path<i64>,
+    body: Result<Json<ProjectChange>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Json(change) = body?;
+    let result = state
+        .db
+        .call(move |conn| {
+            Ok(
+                projects::set_refused_categories(conn, id, &change.refused_categories).and_then(
+                    |found| {
+                        Ok(if found {
+                            projects::list(conn)?.into_iter().find(|p| p.id == id)
+                        } else {
+                            None
+                        })
+                    },
+                ),
+            )
+        })
+        .await?;
+    match result {
+        Ok(Some(p)) => Ok(Json(shown(&state, &p))),
+        Ok(None) => Err(ApiError::not_found(format!("no project {id}"))),
+        Err(ProjectError::Invalid(m)) => Err(ApiError::bad_request(m)),
+        Err(e) => Err(ApiError::internal(&e)),
     }
 }

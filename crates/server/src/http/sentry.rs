@@ -142,12 +142,13 @@ fn public_key(
     envelope.and_then(Envelope::dsn).map(|d| d.public_key)
 }
 
-/// Checks the key against the project in the URL; `Err` is the answer to give.
+/// Checks the key against the project in the URL, returning the categories the project
+/// refuses; `Err` is the answer to give.
 async fn authorize(
     state: &AppState,
     project_id: i64,
     key: Option<String>,
-) -> Result<(), Box<Response>> {
+) -> Result<Vec<String>, Box<Response>> {
     let Some(key) = key else {
         return Err(Box::new(detail(
             StatusCode::UNAUTHORIZED,
@@ -156,10 +157,10 @@ async fn authorize(
     };
     let found = state
         .db
-        .call(move |conn| Ok(crate::projects::project_for_key(conn, &key)))
+        .call(move |conn| Ok(crate::projects::key_project(conn, &key)))
         .await;
     let refusal = match found {
-        Ok(Ok(Some(id))) if id == project_id => return Ok(()),
+        Ok(Ok(Some((id, refused)))) if id == project_id => return Ok(refused),
         Ok(Ok(Some(_))) => detail(StatusCode::FORBIDDEN, "this key belongs to another project"),
         Ok(Ok(None)) => detail(StatusCode::FORBIDDEN, "invalid api key"),
         Ok(Err(e)) => detail(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
@@ -206,15 +207,16 @@ async fn envelope_inner(
         Ok(e) => e,
         Err(e) => return detail(StatusCode::BAD_REQUEST, e.to_string()),
     };
-    if let Err(r) = authorize(
+    let refused = match authorize(
         state,
         project_id,
         public_key(headers, query, Some(&envelope)),
     )
     .await
     {
-        return *r;
-    }
+        Ok(refused) => refused,
+        Err(r) => return *r,
+    };
     let c = &state.sentry;
     c.malformed
         .fetch_add(envelope.errors.len() as u64, Ordering::Relaxed);
@@ -303,11 +305,29 @@ async fn envelope_inner(
             Err(r) => return *r,
         }
     }
-    Json(match answer_id {
+    let mut answer = Json(match answer_id {
         Some(id) => json!({ "id": id }),
         None => json!({}),
     })
-    .into_response()
+    .into_response();
+    refuse_categories(&mut answer, &refused);
+    answer
+}
+
+/// How long SDKs are told to hold refused categories back; they ask again after it.
+const REFUSAL_SECONDS: u64 = 3600;
+
+/// `X-Sentry-Rate-Limits` on a success: SDKs stop sending these categories (and report the
+/// drops in their next client report) while errors keep flowing. Never `Retry-After` on a 200:
+/// some SDKs would then back off everything.
+fn refuse_categories(answer: &mut Response, refused: &[String]) {
+    if refused.is_empty() {
+        return;
+    }
+    let names: Vec<&str> = refused.iter().map(String::as_str).collect();
+    if let Ok(v) = HeaderValue::from_str(&sentry::rate_limits_header(REFUSAL_SECONDS, &names)) {
+        answer.headers_mut().insert("x-sentry-rate-limits", v);
+    }
 }
 
 /// The `event_id` inside an event payload, normalised.
@@ -383,16 +403,19 @@ async fn store(
         Ok(b) => b,
         Err(r) => return *r,
     };
-    if let Err(r) = authorize(
+    let refused = match authorize(
         &state,
         project_id,
         public_key(&headers, query.as_deref(), None),
     )
     .await
     {
-        state.sentry.refused.fetch_add(1, Ordering::Relaxed);
-        return *r;
-    }
+        Ok(refused) => refused,
+        Err(r) => {
+            state.sentry.refused.fetch_add(1, Ordering::Relaxed);
+            return *r;
+        }
+    };
     let Ok(Value::Object(_)) = serde_json::from_slice::<Value>(&body) else {
         state.sentry.refused.fetch_add(1, Ordering::Relaxed);
         return detail(StatusCode::BAD_REQUEST, "the event is not a JSON object");
@@ -403,7 +426,11 @@ async fn store(
         hex::encode(raw)
     });
     match store_event(&state, project_id, &id, &body, Vec::new()).await {
-        Ok(()) => Json(json!({ "id": id })).into_response(),
+        Ok(()) => {
+            let mut answer = Json(json!({ "id": id })).into_response();
+            refuse_categories(&mut answer, &refused);
+            answer
+        }
         Err(r) => *r,
     }
 }

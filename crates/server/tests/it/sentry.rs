@@ -216,3 +216,87 @@ async fn credentials_encodings_and_bad_input() {
         .unwrap();
     assert_eq!(r.status(), 400);
 }
+
+/// The sightline_sentry_* counter `name`.
+fn counter(metrics: &str, name: &str) -> u64 {
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(name).and_then(|r| r.strip_prefix(' ')))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("{name} in {metrics}"))
+}
+
+#[tokio::test]
+async fn the_rate_limit_header_makes_the_sdk_hold_back_what_we_refuse() {
+    let server = start_server().await;
+    let p = project(&server).await;
+    let project_id = p["id"].as_i64().unwrap();
+    assert_eq!(
+        p["refused_categories"][0], "transaction",
+        "refused by default"
+    );
+    let key = p["keys"][0]["public_key"].as_str().unwrap().to_owned();
+    let dsn = format!("http://{key}@{}/{project_id}", server.http);
+    let run = |dsn: String| async move {
+        tokio::task::spawn_blocking(move || {
+            crate::peers::run_python("sentry_backoff.py", &json!({"dsn": dsn}))
+        })
+        .await
+        .unwrap()
+    };
+
+    // The answer to the first message says "no transactions for an hour": none arrives.
+    let r = server
+        .client
+        .post(server.url(&format!("/api/{project_id}/store/")))
+        .header("X-Sentry-Auth", format!("Sentry sentry_key={key}"))
+        .body("{\"message\":\"probe\"}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.headers()["x-sentry-rate-limits"],
+        "3600:transaction;span;profile;profile_chunk;replay:project"
+    );
+    assert!(r.headers().get("retry-after").is_none(), "never on a 200");
+    run(dsn.clone()).await;
+    let metrics = server.metrics().await;
+    assert_eq!(
+        counter(&metrics, "sightline_sentry_events_total"),
+        3,
+        "errors keep flowing"
+    );
+    assert_eq!(
+        counter(&metrics, "sightline_sentry_items_dropped_total"),
+        0,
+        "held back"
+    );
+
+    // With nothing refused, the same program sends its transaction.
+    let cleared = server
+        .client
+        .patch(server.url(&format!("/api/v1/projects/{project_id}")))
+        .bearer_auth(&server.admin_token)
+        .json(&json!({"refused_categories": []}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cleared.status(), 200);
+    run(dsn).await;
+    let metrics = server.metrics().await;
+    assert_eq!(counter(&metrics, "sightline_sentry_events_total"), 5);
+    assert_eq!(
+        counter(&metrics, "sightline_sentry_items_dropped_total"),
+        1,
+        "the transaction came"
+    );
+    let bad = server
+        .client
+        .patch(server.url(&format!("/api/v1/projects/{project_id}")))
+        .bearer_auth(&server.admin_token)
+        .json(&json!({"refused_categories": ["no such;thing"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+}
