@@ -4,9 +4,16 @@
 //! - [`store`]: [`IssueStore`], its own SQLite database (WAL, `synchronous=FULL`, so an
 //!   acknowledged event survives `kill -9` and power loss): received events by project and
 //!   event id (a duplicate id is kept once, as Sentry does) and their attachments.
+//! - [`normalize`]: lenient, Relay-style reading of event payloads (wrapped or bare lists,
+//!   tags as objects or pairs, timestamps as text or numbers, levels as names or numbers,
+//!   messages as strings or `logentry`), titles, culprits and user keys.
+//! - [`grouping`]: which issue an event belongs to (fingerprint, stack, exception, message),
+//!   versioned, with the components that made the key.
 //!
 //! **Boundary:** no HTTP, no tokio; the envelope endpoint lives in `server`.
 
+pub mod grouping;
+pub mod normalize;
 pub mod store;
 
 pub use store::{Attachment, IssueStore, IssuesError, StoredEvent};
