@@ -16,4 +16,6 @@ pub mod grouping;
 pub mod normalize;
 pub mod store;
 
-pub use store::{Attachment, IssueStore, IssuesError, StoredEvent};
+pub use store::{
+    Attachment, GroupingInfo, Issue, IssueFilter, IssueStore, IssuesError, StoredEvent,
+};

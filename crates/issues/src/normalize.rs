@@ -56,7 +56,11 @@ impl Frame {
                     || s.contains("/@sentry/")
             })
         };
-        sdk(&self.module) || sdk(&self.function) || sdk(&self.package) || sdk(&self.filename)
+        // A user's file may well be called `sentry_…`; the SDK's live under its package.
+        let sdk_file = self.filename.as_deref().is_some_and(|f| {
+            f.contains("/sentry_sdk/") || f.starts_with("sentry_sdk/") || f.contains("@sentry/")
+        });
+        sdk(&self.module) || sdk(&self.function) || sdk(&self.package) || sdk_file
     }
 }
 

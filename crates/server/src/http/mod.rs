@@ -13,6 +13,7 @@ mod events;
 pub mod extract;
 pub mod gate;
 mod graphite;
+mod issues;
 mod middleware;
 mod ops;
 mod otlp;
@@ -76,6 +77,7 @@ pub fn router(state: AppState) -> Router {
         .merge(elastic::routes())
         .merge(otlp::routes())
         .merge(projects::routes())
+        .merge(issues::routes())
         .merge(sentry::routes(&public_path_prefix(&state.config)))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(max_body))

@@ -63,17 +63,75 @@ async fn the_python_sdk_sends_events_logs_and_attachments() {
     // The logging integration's error is an event too (4 in all).
     assert_eq!(store.events(project_id, 100).unwrap().len(), 4);
 
+    // Grouped into issues; a second run of the same program adds to the same four.
+    let dsn2 = format!("http://{}@{}/{project_id}", shown.public_key, server.http);
+    tokio::task::spawn_blocking(move || {
+        crate::peers::run_python("sentry_sender.py", &json!({"dsn": dsn2}))
+    })
+    .await
+    .unwrap();
+    let listed = server
+        .get_json(&format!("/api/v1/issues?project={project_id}&sort=events"))
+        .await;
+    let issues = listed["issues"].as_array().unwrap();
+    let mut titles: Vec<&str> = issues
+        .iter()
+        .map(|i| i["title"].as_str().unwrap())
+        .collect();
+    titles.sort();
+    assert_eq!(
+        titles,
+        [
+            "Payment provider timeout for order 1234",
+            "ZeroDivisionError: division by zero",
+            "checkout failed for basket 77",
+            "with an attachment",
+        ],
+        "{listed}"
+    );
+    assert!(issues.iter().all(|i| i["times_seen"] == 2), "{listed}");
+    let zero = issues
+        .iter()
+        .find(|i| i["title"] == "ZeroDivisionError: division by zero")
+        .unwrap();
+    assert_eq!(zero["grouping"]["rule"], "stacktrace");
+    assert_eq!(zero["level"], "error");
+    assert_eq!(zero["last_release"], "shop@1.4.0");
+    let detail = server
+        .get_json(&format!("/api/v1/issues/{}", zero["id"]))
+        .await;
+    assert_eq!(detail["grouping"]["components"][0], "ZeroDivisionError");
+    let events = server
+        .get_json(&format!("/api/v1/issues/{}/events", zero["id"]))
+        .await;
+    let frames = &events["events"][0]["event"]["exception"]["values"][0]["stacktrace"]["frames"];
+    assert!(
+        frames
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["function"] == "divide"),
+        "the stack trace, as sent: {events}"
+    );
+    let found = server
+        .get_json(&format!(
+            "/api/v1/issues?query=division&project={project_id}"
+        ))
+        .await;
+    assert_eq!(found["issues"].as_array().unwrap().len(), 1);
+
     // The structured log went to the event store, searchable like any event.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     let found = loop {
         let found = server
             .get_json("/api/v1/events/search?q=sentry.message.parameter.user_id:u-17&from=-1h")
             .await;
-        if found["total"] == 1 || std::time::Instant::now() > deadline {
+        if found["total"] == 2 || std::time::Instant::now() > deadline {
             break found;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     };
+    assert_eq!(found["total"], 2, "one per run: {found}");
     assert_eq!(
         found["events"][0]["message"], "User u-17 checked out",
         "{found}"
@@ -81,10 +139,10 @@ async fn the_python_sdk_sends_events_logs_and_attachments() {
     assert_eq!(found["events"][0]["service"], "shop");
     let metrics = server.metrics().await;
     assert!(
-        metrics.contains("sightline_sentry_events_total 4"),
+        metrics.contains("sightline_sentry_events_total 8"),
         "{metrics}"
     );
-    assert!(metrics.contains("sightline_sentry_attachments_total 1"));
+    assert!(metrics.contains("sightline_sentry_attachments_total 2"));
 }
 
 const ENVELOPE: &str = "{\"event_id\":\"9ec79c33ec9942ab8353589fcb2e04dc\"}\n{\"type\":\"event\"}\n{\"message\":\"hello\",\"level\":\"error\"}\nnot a header\n{\"type\":\"transaction\"}\n{}\n{\"type\":\"brand_new\"}\n{}\n";
