@@ -10,6 +10,11 @@
 //! - [`grouping`]: which issue an event belongs to (fingerprint, stack, exception, message),
 //!   versioned, with the components that made the key.
 //!
+//! Issues are unresolved, resolved (now, or in the next release) or ignored (forever, until a
+//! time, until N more events). A regression is an event received after the resolution whose
+//! release is not older than the last one seen then (newer than it, for "in the next
+//! release"; release order is the order they were first seen); every change is recorded.
+//!
 //! **Boundary:** no HTTP, no tokio; the envelope endpoint lives in `server`.
 
 pub mod grouping;
@@ -17,5 +22,6 @@ pub mod normalize;
 pub mod store;
 
 pub use store::{
-    Attachment, GroupingInfo, Issue, IssueFilter, IssueStore, IssuesError, StoredEvent,
+    Attachment, Change, GroupingInfo, Issue, IssueFilter, IssueStore, IssuesError, StatusChange,
+    StoredEvent,
 };

@@ -60,7 +60,57 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     ALTER TABLE events ADD COLUMN issue_id INTEGER;
     CREATE INDEX events_issue ON events(issue_id, received_at);",
+    "ALTER TABLE issues ADD COLUMN resolved_at INTEGER;
+    ALTER TABLE issues ADD COLUMN resolved_release TEXT;
+    ALTER TABLE issues ADD COLUMN resolved_in_next_release INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE issues ADD COLUMN ignored_until INTEGER;
+    ALTER TABLE issues ADD COLUMN ignored_until_events INTEGER;
+    CREATE TABLE releases (
+        project_id INTEGER NOT NULL,
+        release TEXT NOT NULL,
+        first_seen INTEGER NOT NULL,
+        seq INTEGER NOT NULL,
+        PRIMARY KEY (project_id, release)
+    ) WITHOUT ROWID;
+    CREATE TABLE issue_changes (
+        id INTEGER PRIMARY KEY,
+        issue_id INTEGER NOT NULL,
+        at INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        detail TEXT NOT NULL,
+        by TEXT
+    );
+    CREATE INDEX issue_changes_issue ON issue_changes(issue_id, id);",
 ];
+
+/// A change of an issue's state, by a person or by an event.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Change {
+    pub at: i64,
+    /// The state after the change.
+    pub status: String,
+    /// `resolved`, `resolved in the release after …`, `ignored …`, `regressed: event …`, …
+    pub detail: String,
+    /// Who made it, or none for a change an event caused.
+    pub by: Option<String>,
+}
+
+/// What a person does to an issue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StatusChange {
+    Unresolve,
+    /// Fixed now: a later event regresses it, unless its release is older than the last one
+    /// seen before the resolution.
+    Resolve,
+    /// Fixed in the release after the last one seen: events of that release or older do not
+    /// regress it, a newer release's do.
+    ResolveInNextRelease,
+    /// Not shown as unresolved: forever, until a time, or until this many more events.
+    Ignore {
+        until: Option<i64>,
+        more_events: Option<i64>,
+    },
+}
 
 /// An issue: events grouped by one key, with its counters.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -77,6 +127,10 @@ pub struct Issue {
     pub users: i64,
     pub first_release: Option<String>,
     pub last_release: Option<String>,
+    pub resolved_at: Option<i64>,
+    pub resolved_in_next_release: bool,
+    pub ignored_until: Option<i64>,
+    pub ignored_until_events: Option<i64>,
     pub grouping: GroupingInfo,
 }
 
@@ -228,6 +282,90 @@ impl IssueStore {
         Ok(out)
     }
 
+    /// Changes an issue's state; `None` if there is no such issue.
+    pub fn set_status(
+        &self,
+        id: i64,
+        change: &StatusChange,
+        at: i64,
+        by: &str,
+    ) -> Result<Option<Issue>> {
+        let mut conn = self.conn.lock().map_err(|_| IssuesError::Poisoned)?;
+        let tx = conn.transaction()?;
+        let found: Option<(Option<String>, i64)> = tx
+            .query_row(
+                "SELECT last_release, times_seen FROM issues WHERE id = ?1",
+                params![id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let Some((last_release, times_seen)) = found else {
+            return Ok(None);
+        };
+        let (status, detail) = match change {
+            StatusChange::Unresolve => {
+                tx.execute(
+                    "UPDATE issues SET status = 'unresolved', resolved_at = NULL, resolved_release = NULL,
+                     resolved_in_next_release = 0, ignored_until = NULL, ignored_until_events = NULL
+                     WHERE id = ?1",
+                    params![id],
+                )?;
+                ("unresolved", "unresolved".to_owned())
+            }
+            StatusChange::Resolve | StatusChange::ResolveInNextRelease => {
+                let next = matches!(change, StatusChange::ResolveInNextRelease);
+                tx.execute(
+                    "UPDATE issues SET status = 'resolved', resolved_at = ?2, resolved_release = ?3,
+                     resolved_in_next_release = ?4, ignored_until = NULL, ignored_until_events = NULL
+                     WHERE id = ?1",
+                    params![id, at, last_release, i64::from(next)],
+                )?;
+                let detail = match (next, &last_release) {
+                    (true, Some(r)) => format!("resolved in the release after {r}"),
+                    (true, None) => "resolved in the next release".to_owned(),
+                    (false, _) => "resolved".to_owned(),
+                };
+                ("resolved", detail)
+            }
+            StatusChange::Ignore { until, more_events } => {
+                let until_events = more_events.map(|n| times_seen + n.max(1));
+                tx.execute(
+                    "UPDATE issues SET status = 'ignored', ignored_until = ?2, ignored_until_events = ?3,
+                     resolved_at = NULL, resolved_release = NULL, resolved_in_next_release = 0
+                     WHERE id = ?1",
+                    params![id, until, until_events],
+                )?;
+                let detail = match (until, more_events) {
+                    (Some(t), _) => format!("ignored until {t}"),
+                    (None, Some(n)) => format!("ignored for {n} more events"),
+                    (None, None) => "ignored".to_owned(),
+                };
+                ("ignored", detail)
+            }
+        };
+        record(&tx, id, at, status, &detail, Some(by))?;
+        tx.commit()?;
+        drop(conn);
+        self.issue(id)
+    }
+
+    /// An issue's state changes, oldest first.
+    pub fn changes(&self, issue_id: i64) -> Result<Vec<Change>> {
+        let conn = self.conn.lock().map_err(|_| IssuesError::Poisoned)?;
+        let mut stmt = conn.prepare(
+            "SELECT at, status, detail, by FROM issue_changes WHERE issue_id = ?1 ORDER BY id",
+        )?;
+        let rows = stmt.query_map(params![issue_id], |r| {
+            Ok(Change {
+                at: r.get(0)?,
+                status: r.get(1)?,
+                detail: r.get(2)?,
+                by: r.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     /// One issue.
     pub fn issue(&self, id: i64) -> Result<Option<Issue>> {
         let conn = self.conn.lock().map_err(|_| IssuesError::Poisoned)?;
@@ -311,7 +449,8 @@ impl IssueStore {
 
 const ISSUE_COLUMNS: &str = "id, project_id, title, culprit, level, status, first_seen, last_seen,
     times_seen, (SELECT COUNT(*) FROM issue_users u WHERE u.issue_id = i.id) AS users,
-    first_release, last_release, grouping_version, rule, components";
+    first_release, last_release, grouping_version, rule, components, resolved_at,
+    resolved_in_next_release, ignored_until, ignored_until_events";
 
 fn issue_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<Issue> {
     let components: String = r.get(14)?;
@@ -328,12 +467,158 @@ fn issue_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<Issue> {
         users: r.get(9)?,
         first_release: r.get(10)?,
         last_release: r.get(11)?,
+        resolved_at: r.get(15)?,
+        resolved_in_next_release: r.get::<_, i64>(16)? != 0,
+        ignored_until: r.get(17)?,
+        ignored_until_events: r.get(18)?,
         grouping: GroupingInfo {
             version: r.get(12)?,
             rule: r.get(13)?,
             components: serde_json::from_str(&components).unwrap_or_default(),
         },
     })
+}
+
+/// The order in which a project's releases were first seen (older is smaller).
+fn release_seq(
+    tx: &rusqlite::Transaction<'_>,
+    project_id: i64,
+    release: &str,
+) -> Result<Option<i64>> {
+    Ok(tx
+        .query_row(
+            "SELECT seq FROM releases WHERE project_id = ?1 AND release = ?2",
+            params![project_id, release],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+fn record(
+    tx: &rusqlite::Transaction<'_>,
+    issue_id: i64,
+    at: i64,
+    status: &str,
+    detail: &str,
+    by: Option<&str>,
+) -> Result<()> {
+    tx.execute(
+        "INSERT INTO issue_changes (issue_id, at, status, detail, by) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![issue_id, at, status, detail, by],
+    )?;
+    Ok(())
+}
+
+/// The state a new event is checked against.
+struct IssueState {
+    status: String,
+    resolved_at: Option<i64>,
+    resolved_release: Option<String>,
+    next: bool,
+    until: Option<i64>,
+    until_events: Option<i64>,
+    times_seen: i64,
+}
+
+/// What a new event does to a resolved or ignored issue: a regression, or the end of an
+/// ignore.
+fn wake(
+    tx: &rusqlite::Transaction<'_>,
+    id: i64,
+    project_id: i64,
+    received_at: i64,
+    release: Option<&str>,
+    event: &serde_json::Value,
+) -> Result<()> {
+    let state: IssueState = tx.query_row(
+        "SELECT status, resolved_at, resolved_release, resolved_in_next_release, ignored_until,
+         ignored_until_events, times_seen FROM issues WHERE id = ?1",
+        params![id],
+        |r| {
+            Ok(IssueState {
+                status: r.get(0)?,
+                resolved_at: r.get(1)?,
+                resolved_release: r.get(2)?,
+                next: r.get::<_, i64>(3)? != 0,
+                until: r.get(4)?,
+                until_events: r.get(5)?,
+                times_seen: r.get(6)?,
+            })
+        },
+    )?;
+    let IssueState {
+        status,
+        resolved_at,
+        resolved_release,
+        next,
+        until,
+        until_events,
+        times_seen,
+    } = state;
+    let event_id = event
+        .get("event_id")
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or("");
+    match status.as_str() {
+        "resolved" => {
+            // Events that were on their way before the resolution do not reopen it.
+            if resolved_at.is_some_and(|at| received_at < at) {
+                return Ok(());
+            }
+            let regresses = match (release, resolved_release.as_deref()) {
+                (Some(r), Some(fixed)) => {
+                    let (event_seq, fixed_seq) = (
+                        release_seq(tx, project_id, r)?,
+                        release_seq(tx, project_id, fixed)?,
+                    );
+                    match (event_seq, fixed_seq) {
+                        (Some(e), Some(f)) if next => e > f,
+                        (Some(e), Some(f)) => e >= f,
+                        _ => true,
+                    }
+                }
+                _ => true,
+            };
+            if regresses {
+                tx.execute(
+                    "UPDATE issues SET status = 'unresolved', resolved_at = NULL,
+                     resolved_release = NULL, resolved_in_next_release = 0 WHERE id = ?1",
+                    params![id],
+                )?;
+                let detail = match release {
+                    Some(r) => format!("regressed: event {event_id} in release {r}"),
+                    None => format!("regressed: event {event_id}"),
+                };
+                record(tx, id, received_at, "unresolved", &detail, None)?;
+            }
+        }
+        "ignored" => {
+            let time_up = until.is_some_and(|t| received_at >= t);
+            let count_up = until_events.is_some_and(|n| times_seen + 1 >= n);
+            if time_up || count_up {
+                tx.execute(
+                    "UPDATE issues SET status = 'unresolved', ignored_until = NULL,
+                     ignored_until_events = NULL WHERE id = ?1",
+                    params![id],
+                )?;
+                let why = if time_up {
+                    "its time passed"
+                } else {
+                    "enough events came"
+                };
+                record(
+                    tx,
+                    id,
+                    received_at,
+                    "unresolved",
+                    &format!("no longer ignored: {why}"),
+                    None,
+                )?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 /// Finds or creates the event's issue and counts the event in it; returns its id.
@@ -349,6 +634,13 @@ fn upsert_issue(
         .and_then(serde_json::Value::as_str)
         .map(str::to_owned);
     let level = crate::normalize::level(event);
+    if let Some(r) = &release {
+        tx.execute(
+            "INSERT OR IGNORE INTO releases (project_id, release, first_seen, seq)
+             VALUES (?1, ?2, ?3, (SELECT COUNT(*) FROM releases WHERE project_id = ?1))",
+            params![project_id, r, received_at],
+        )?;
+    }
     let existing: Option<i64> = tx
         .query_row(
             "SELECT id FROM issues WHERE project_id = ?1 AND grouping_version = ?2 AND grouping_hash = ?3",
@@ -358,6 +650,7 @@ fn upsert_issue(
         .optional()?;
     let id = match existing {
         Some(id) => {
+            wake(tx, id, project_id, received_at, release.as_deref(), event)?;
             tx.execute(
                 "UPDATE issues SET last_seen = MAX(last_seen, ?2), times_seen = times_seen + 1,
                  last_release = COALESCE(?3, last_release), level = ?4,
@@ -402,6 +695,112 @@ fn upsert_issue(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn err(store: &IssueStore, n: usize, at: i64, release: &str) {
+        let body = format!(
+            r#"{{"exception": {{"type": "E", "value": "v"}}, "release": "{release}", "event_id": "x{n}"}}"#
+        );
+        store
+            .add_event(1, &format!("x{n}"), at, body.as_bytes(), &[])
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    fn status(store: &IssueStore) -> (String, Vec<String>) {
+        let issue = &store
+            .issues(&IssueFilter {
+                limit: 1,
+                ..IssueFilter::default()
+            })
+            .unwrap_or_default()[0];
+        let changes = store
+            .changes(issue.id)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|c| c.detail)
+            .collect();
+        (issue.status.clone(), changes)
+    }
+
+    #[test]
+    fn resolution_regression_and_ignores() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let store =
+            IssueStore::open(&dir.path().join("issues.db")).unwrap_or_else(|e| panic!("{e}"));
+        err(&store, 1, 100, "1.0");
+        err(&store, 2, 110, "1.1");
+        let id = store
+            .issues(&IssueFilter {
+                limit: 1,
+                ..IssueFilter::default()
+            })
+            .unwrap_or_default()[0]
+            .id;
+
+        // Resolved now: an event of an older release does not reopen it; one of 1.1 does.
+        store
+            .set_status(id, &StatusChange::Resolve, 120, "alice")
+            .unwrap_or_else(|e| panic!("{e}"));
+        err(&store, 3, 130, "1.0");
+        assert_eq!(
+            status(&store).0,
+            "resolved",
+            "an old deployment still running"
+        );
+        err(&store, 4, 140, "1.1");
+        let (s, changes) = status(&store);
+        assert_eq!(s, "unresolved");
+        assert_eq!(changes, ["resolved", "regressed: event x4 in release 1.1"]);
+
+        // Resolved in the next release: 1.1 again does not regress, 1.2 does.
+        store
+            .set_status(id, &StatusChange::ResolveInNextRelease, 150, "alice")
+            .unwrap_or_else(|e| panic!("{e}"));
+        err(&store, 5, 160, "1.1");
+        assert_eq!(status(&store).0, "resolved");
+        err(&store, 6, 170, "1.2");
+        assert_eq!(status(&store).0, "unresolved");
+
+        // Ignored for two more events, then until a time.
+        store
+            .set_status(
+                id,
+                &StatusChange::Ignore {
+                    until: None,
+                    more_events: Some(2),
+                },
+                180,
+                "bob",
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+        err(&store, 7, 181, "1.2");
+        assert_eq!(status(&store).0, "ignored");
+        err(&store, 8, 182, "1.2");
+        assert_eq!(status(&store).0, "unresolved");
+        store
+            .set_status(
+                id,
+                &StatusChange::Ignore {
+                    until: Some(300),
+                    more_events: None,
+                },
+                190,
+                "bob",
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+        err(&store, 9, 200, "1.2");
+        assert_eq!(status(&store).0, "ignored");
+        err(&store, 10, 300, "1.2");
+        let (s, changes) = status(&store);
+        assert_eq!(s, "unresolved");
+        assert_eq!(
+            changes.last().map(String::as_str),
+            Some("no longer ignored: its time passed")
+        );
+        assert_eq!(
+            store.set_status(999, &StatusChange::Resolve, 1, "x").ok(),
+            Some(None)
+        );
+    }
 
     #[test]
     fn events_are_kept_once_with_their_attachments_across_reopens() {

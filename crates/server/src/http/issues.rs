@@ -1,7 +1,10 @@
 //! Issues over the API (any signed-in caller):
 //! - `GET /api/v1/issues?project=&status=&query=&sort=&limit=`: issues, newest seen first, or
 //!   by `first_seen`, `events`, `users`; `query` words must all be in the title;
-//! - `GET /api/v1/issues/{id}`: one issue, with the rule and components that grouped it;
+//! - `GET /api/v1/issues/{id}`: one issue, with the rule and components that grouped it, and
+//!   its state changes;
+//! - `PATCH /api/v1/issues/{id}` (admins) `{"status": "resolved" | "resolved_in_next_release" |
+//!   "ignored" | "unresolved", "ignore_until": <epoch s>, "ignore_events": <n>}`;
 //! - `GET /api/v1/issues/{id}/events?limit=`: its events, newest first, each as the SDK sent it
 //!   (stack trace, breadcrumbs, tags, user, request, contexts).
 
@@ -15,12 +18,13 @@ use serde_json::{Value, json};
 
 use super::AppState;
 use super::error::ApiError;
+use super::extract::Admin;
 use crate::auth::Principal;
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/issues", get(list))
-        .route("/api/v1/issues/{id}", get(detail))
+        .route("/api/v1/issues/{id}", get(detail).patch(change))
         .route("/api/v1/issues/{id}/events", get(events))
 }
 
@@ -72,7 +76,48 @@ async fn detail(
     Path(id): Path<i64>,
 ) -> Result<Json<Value>, ApiError> {
     let store = Arc::clone(&state.issues);
-    match blocking(move || store.issue(id)).await? {
+    match blocking(move || Ok((store.issue(id)?, store.changes(id)?))).await? {
+        (Some(issue), changes) => {
+            let mut v = json!(issue);
+            v["changes"] = json!(changes);
+            Ok(Json(v))
+        }
+        (None, _) => Err(ApiError::not_found(format!("no issue {id}"))),
+    }
+}
+
+#[derive(Deserialize)]
+struct Change {
+    status: String,
+    ignore_until: Option<i64>,
+    ignore_events: Option<i64>,
+}
+
+async fn change(
+    State(state): State<AppState>,
+    Admin(who): Admin,
+    Path(id): Path<i64>,
+    body: Result<Json<Change>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Json(c) = body?;
+    let change = match c.status.as_str() {
+        "unresolved" => issues::StatusChange::Unresolve,
+        "resolved" => issues::StatusChange::Resolve,
+        "resolved_in_next_release" => issues::StatusChange::ResolveInNextRelease,
+        "ignored" => issues::StatusChange::Ignore {
+            until: c.ignore_until,
+            more_events: c.ignore_events,
+        },
+        other => {
+            return Err(ApiError::bad_request(format!(
+                "status is unresolved, resolved, resolved_in_next_release or ignored, not `{other}`"
+            )));
+        }
+    };
+    let store = Arc::clone(&state.issues);
+    let at = state.clock.now().as_secs();
+    let by = who.name;
+    match blocking(move || store.set_status(id, &change, at, &by)).await? {
         Some(issue) => Ok(Json(json!(issue))),
         None => Err(ApiError::not_found(format!("no issue {id}"))),
     }

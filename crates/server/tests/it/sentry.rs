@@ -358,3 +358,65 @@ async fn the_rate_limit_header_makes_the_sdk_hold_back_what_we_refuse() {
         .unwrap();
     assert_eq!(bad.status(), 400);
 }
+
+#[tokio::test]
+async fn a_resolved_issue_regresses_on_a_newer_release() {
+    let server = start_server().await;
+    let p = project(&server).await;
+    let id = p["id"].as_i64().unwrap();
+    let key = p["keys"][0]["public_key"].as_str().unwrap().to_owned();
+    let send = |release: &str, n: u32| {
+        let body = format!(
+            "{{\"event_id\":\"{n:032x}\",\"release\":\"{release}\",\"exception\":{{\"values\":[{{\"type\":\"KeyError\",\"value\":\"'basket'\",\"stacktrace\":{{\"frames\":[{{\"module\":\"shop.cart\",\"function\":\"total\",\"in_app\":true}}]}}}}]}}}}"
+        );
+        server
+            .client
+            .post(server.url(&format!("/api/{id}/store/")))
+            .header("X-Sentry-Auth", format!("Sentry sentry_key={key}"))
+            .body(body)
+            .send()
+    };
+    assert_eq!(send("shop@1.0", 1).await.unwrap().status(), 200);
+    let issue = &server
+        .get_json(&format!("/api/v1/issues?project={id}"))
+        .await["issues"][0];
+    let issue_id = issue["id"].as_i64().unwrap();
+    let patch = |body: Value| {
+        server
+            .client
+            .patch(server.url(&format!("/api/v1/issues/{issue_id}")))
+            .bearer_auth(&server.admin_token)
+            .json(&body)
+            .send()
+    };
+    let resolved = patch(json!({"status": "resolved_in_next_release"}))
+        .await
+        .unwrap();
+    assert_eq!(resolved.status(), 200);
+    assert_eq!(
+        resolved.json::<Value>().await.unwrap()["status"],
+        "resolved"
+    );
+
+    // The same release still running somewhere: not a regression.
+    send("shop@1.0", 2).await.unwrap();
+    let detail = server.get_json(&format!("/api/v1/issues/{issue_id}")).await;
+    assert_eq!(detail["status"], "resolved");
+    // A newer release: a regression, recorded with the event.
+    send("shop@1.1", 3).await.unwrap();
+    let detail = server.get_json(&format!("/api/v1/issues/{issue_id}")).await;
+    assert_eq!(detail["status"], "unresolved", "{detail}");
+    let changes = detail["changes"].as_array().unwrap();
+    assert_eq!(
+        changes[0]["detail"],
+        "resolved in the release after shop@1.0"
+    );
+    assert_eq!(changes[0]["by"], "token:test-admin", "who did it");
+    assert_eq!(
+        changes[1]["detail"],
+        format!("regressed: event {:032x} in release shop@1.1", 3)
+    );
+    assert_eq!(detail["times_seen"], 3);
+    let bad = patch(json!({"status": "closed"})).await.unwrap();
+    assert_eq!(bad.status(), 400);
+}
