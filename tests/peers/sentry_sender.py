@@ -22,6 +22,7 @@ def main():
         enable_logs=True,
         default_integrations=True,
     )
+    sentry_sdk.set_user({"id": "u-17", "email": "alice@example.com"})
     ids = []
 
     def divide(a, b):

@@ -268,6 +268,71 @@ pub fn culprit(event: &Value) -> Option<String> {
     })
 }
 
+/// The event as a log event for the event store, so "what did this user do" shows errors
+/// beside everything else: the title as the message, the level, the release's name as the
+/// service, `server_name` as the host, and the user, tags, environment, release, issue and
+/// event ids as fields (under `error.` and `user.`).
+pub fn log_event(
+    event: &Value,
+    project_id: i64,
+    issue_id: i64,
+    event_id: &str,
+    received_ns: i64,
+) -> model::LogEvent {
+    let mut fields = Map::new();
+    let mut error = Map::new();
+    error.insert("project_id".into(), Value::from(project_id));
+    error.insert("issue_id".into(), Value::from(issue_id));
+    error.insert("event_id".into(), Value::from(event_id));
+    if let Some(e) = exceptions(event).last().filter(|e| !e.synthetic) {
+        if let Some(t) = &e.ty {
+            error.insert("type".into(), Value::from(t.as_str()));
+        }
+        if let Some(v) = &e.value {
+            error.insert("value".into(), Value::from(v.as_str()));
+        }
+    }
+    if let Some(c) = culprit(event) {
+        error.insert("culprit".into(), Value::from(c));
+    }
+    fields.insert("error".into(), Value::Object(error));
+    if let Some(user) = event.get("user").and_then(Value::as_object) {
+        let mut u = user.clone();
+        u.retain(|k, v| !v.is_null() && k != "data" && k != "geo");
+        fields.insert("user".into(), Value::Object(u));
+    }
+    for key in [
+        "release",
+        "environment",
+        "logger",
+        "transaction",
+        "platform",
+    ] {
+        if let Some(v) = event.get(key).and_then(Value::as_str) {
+            fields.insert(key.into(), Value::from(v));
+        }
+    }
+    let tags = tags(event);
+    if !tags.is_empty() {
+        let map: Map<String, Value> = tags.into_iter().map(|(k, v)| (k, Value::from(v))).collect();
+        fields.insert("tags".into(), Value::Object(map));
+    }
+    let release = event.get("release").and_then(Value::as_str);
+    model::LogEvent {
+        timestamp_ns: timestamp(event)
+            .filter(|t| t.is_finite() && *t > 0.0)
+            .map_or(received_ns, |t| (t * 1e9) as i64),
+        message: title(event),
+        level: Some(level(event).to_owned()),
+        service: release.map(|r| r.split('@').next().unwrap_or(r).to_owned()),
+        host: event
+            .get("server_name")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        fields,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

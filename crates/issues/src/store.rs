@@ -200,7 +200,8 @@ impl IssueStore {
     }
 
     /// Stores an event and its attachments in one transaction, durable when this returns.
-    /// Returns false when the project already has an event with this id (it is kept once).
+    /// Returns the event's issue, or `None` when the project already has an event with this id
+    /// (it is kept once).
     pub fn add_event(
         &self,
         project_id: i64,
@@ -208,9 +209,10 @@ impl IssueStore {
         received_at: i64,
         payload: &[u8],
         attachments: &[Attachment],
-    ) -> Result<bool> {
+    ) -> Result<Option<i64>> {
         let mut conn = self.conn.lock().map_err(|_| IssuesError::Poisoned)?;
         let tx = conn.transaction()?;
+        let mut issue = None;
         let added = tx.execute(
             "INSERT OR IGNORE INTO events (project_id, event_id, received_at, payload)
              VALUES (?1, ?2, ?3, ?4)",
@@ -220,6 +222,7 @@ impl IssueStore {
             let event: serde_json::Value =
                 serde_json::from_slice(payload).unwrap_or(serde_json::Value::Null);
             let issue_id = upsert_issue(&tx, project_id, received_at, &event)?;
+            issue = Some(issue_id);
             tx.execute(
                 "UPDATE events SET issue_id = ?1 WHERE project_id = ?2 AND event_id = ?3",
                 params![issue_id, project_id, event_id],
@@ -242,7 +245,7 @@ impl IssueStore {
             }
         }
         tx.commit()?;
-        Ok(added)
+        Ok(issue)
     }
 
     /// Issues, filtered and sorted.
@@ -816,16 +819,21 @@ mod tests {
         assert!(
             store
                 .add_event(1, "e1", 10, b"{}", std::slice::from_ref(&a))
-                .unwrap_or(false)
+                .unwrap_or_else(|e| panic!("{e}"))
+                .is_some()
         );
         assert!(
             !store
                 .add_event(1, "e1", 11, b"{\"x\":1}", &[])
-                .unwrap_or(true),
+                .unwrap_or_else(|e| panic!("{e}"))
+                .is_some(),
             "a duplicate"
         );
         assert!(
-            store.add_event(2, "e1", 12, b"{}", &[]).unwrap_or(false),
+            store
+                .add_event(2, "e1", 12, b"{}", &[])
+                .unwrap_or_else(|e| panic!("{e}"))
+                .is_some(),
             "another project"
         );
         drop(store);
@@ -862,7 +870,8 @@ mod tests {
             assert!(
                 store
                     .add_event(1, &id, 10 + i as i64, body.as_bytes(), &[])
-                    .unwrap_or(false)
+                    .unwrap_or_else(|e| panic!("{e}"))
+                    .is_some()
             );
         }
         store
@@ -873,7 +882,7 @@ mod tests {
                 br#"{"exception": {"type": "KeyError", "value": "'x'"}}"#,
                 &[],
             )
-            .unwrap_or(false);
+            .unwrap_or_else(|e| panic!("{e}"));
         let all = store
             .issues(&IssueFilter {
                 project_id: Some(1),

@@ -349,6 +349,7 @@ async fn store_event(
     let received_at = state.clock.now().as_secs();
     let id_owned = id.to_owned();
     let payload = payload.to_vec();
+    let copy = payload.clone();
     let n_attachments = attachments.len() as u64;
     let added = tokio::task::spawn_blocking(move || {
         store.add_event(project_id, &id_owned, received_at, &payload, &attachments)
@@ -356,12 +357,25 @@ async fn store_event(
     .await;
     let c = &state.sentry;
     match added {
-        Ok(Ok(true)) => {
+        Ok(Ok(Some(issue_id))) => {
             c.events.fetch_add(1, Ordering::Relaxed);
             c.attachments.fetch_add(n_attachments, Ordering::Relaxed);
+            // Also in the event store, beside the user's other events.
+            let event: Value = serde_json::from_slice(&copy).unwrap_or(Value::Null);
+            let log = issues::normalize::log_event(
+                &event,
+                project_id,
+                issue_id,
+                id,
+                state.clock.now().as_nanos(),
+            );
+            let events = Arc::clone(&state.events);
+            if let Ok(Err(e)) = tokio::task::spawn_blocking(move || events.add(vec![log])).await {
+                tracing::warn!(error = %e, "could not add a Sentry event to the event store");
+            }
             Ok(())
         }
-        Ok(Ok(false)) => {
+        Ok(Ok(None)) => {
             c.duplicates.fetch_add(1, Ordering::Relaxed);
             Ok(())
         }

@@ -137,6 +137,26 @@ async fn the_python_sdk_sends_events_logs_and_attachments() {
         "{found}"
     );
     assert_eq!(found["events"][0]["service"], "shop");
+
+    // Errors are in the event store too, beside the user's other events.
+    let q = "user.email:\"alice@example.com\" AND error.type:ZeroDivisionError";
+    let url = format!(
+        "/api/v1/events/search?from=-1h&q={}",
+        serde_urlencoded::to_string([("", q)])
+            .unwrap()
+            .trim_start_matches('=')
+    );
+    let errors = server.get_json(&url).await;
+    assert_eq!(errors["total"], 2, "{errors}");
+    assert_eq!(
+        errors["events"][0]["message"],
+        "ZeroDivisionError: division by zero"
+    );
+    assert_eq!(errors["events"][0]["level"], "error");
+    assert_eq!(
+        errors["events"][0]["fields"]["error"]["issue_id"],
+        zero["id"]
+    );
     let metrics = server.metrics().await;
     assert!(
         metrics.contains("sightline_sentry_events_total 8"),
