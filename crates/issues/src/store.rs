@@ -823,10 +823,10 @@ mod tests {
                 .is_some()
         );
         assert!(
-            !store
+            store
                 .add_event(1, "e1", 11, b"{\"x\":1}", &[])
                 .unwrap_or_else(|e| panic!("{e}"))
-                .is_some(),
+                .is_none(),
             "a duplicate"
         );
         assert!(
