@@ -134,7 +134,7 @@ fn default_components(event: &Value) -> (Rule, Vec<String>) {
 
 /// The frames of one exception that identify it: `module:function`, nearest the crash last.
 fn app_frames(e: &Exception) -> Vec<String> {
-    let own: Vec<&normalize::Frame> = e.frames.iter().filter(|f| !f.is_sdk()).collect();
+    let own: Vec<&normalize::Frame> = e.frames.iter().filter(|f| !f.is_noise()).collect();
     let in_app: Vec<&normalize::Frame> = own.iter().copied().filter(|f| f.in_app).collect();
     let chosen = if in_app.is_empty() { own } else { in_app };
     let skip = chosen.len().saturating_sub(APP_FRAMES);

@@ -46,21 +46,52 @@ pub struct Frame {
 }
 
 impl Frame {
-    /// Whether the frame is the Sentry SDK's own (its capture machinery on the stack).
+    /// Whether the frame is the Sentry SDK's own (its capture machinery on the stack): Python's
+    /// `sentry_sdk` package, Rust's `sentry`/`sentry_*` crates, JS's `@sentry/` packages. A
+    /// user's own `sentry_….py` or `sentry_….js` is not.
     pub fn is_sdk(&self) -> bool {
-        let sdk = |s: &Option<String>| {
-            s.as_deref().is_some_and(|s| {
-                s.starts_with("sentry_")
-                    || s.starts_with("sentry::")
-                    || s.starts_with("@sentry/")
-                    || s.contains("/@sentry/")
+        let rust_crate = |s: &str| {
+            let s = s.trim_start_matches(['<', '&']);
+            s.split_once("::").is_some_and(|(krate, _)| {
+                krate == "sentry"
+                    || krate.strip_prefix("sentry_").is_some_and(|rest| {
+                        !rest.is_empty()
+                            && rest.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+                    })
             })
         };
-        // A user's file may well be called `sentry_…`; the SDK's live under its package.
-        let sdk_file = self.filename.as_deref().is_some_and(|f| {
-            f.contains("/sentry_sdk/") || f.starts_with("sentry_sdk/") || f.contains("@sentry/")
-        });
-        sdk(&self.module) || sdk(&self.function) || sdk(&self.package) || sdk_file
+        let python_sdk = |s: &str| s == "sentry_sdk" || s.starts_with("sentry_sdk.");
+        let module = self.module.as_deref().unwrap_or("");
+        let function = self.function.as_deref().unwrap_or("");
+        let package = self.package.as_deref().unwrap_or("");
+        let file = self.filename.as_deref().unwrap_or("");
+        python_sdk(module)
+            || rust_crate(module)
+            || rust_crate(function)
+            || package.contains("@sentry/")
+            || module.starts_with("@sentry/")
+            || file.contains("/sentry_sdk/")
+            || file.starts_with("sentry_sdk/")
+            || file.contains("@sentry/")
+    }
+
+    /// Whether the frame is the SDK's or Rust's runtime (`std`, `core`, `alloc`, the panic
+    /// machinery), which the Rust SDK reports as in-app but says nothing about where the error is.
+    pub fn is_noise(&self) -> bool {
+        let function = self.function.as_deref().unwrap_or("");
+        let std_path = |f: &str| {
+            let f = f.trim_start_matches(['<', '&']).trim_start_matches("dyn ");
+            ["std::", "core::", "alloc::", "__rustc::"]
+                .iter()
+                .any(|p| f.starts_with(p))
+        };
+        // `<T as Trait>::f`: the runtime's when the trait is std's and T a primitive or std's.
+        let rust_runtime = std_path(function)
+            || function
+                .strip_prefix('<')
+                .and_then(|f| f.split_once(" as "))
+                .is_some_and(|(ty, tr)| std_path(tr) && (!ty.contains("::") || std_path(ty)));
+        self.is_sdk() || rust_runtime
     }
 }
 
@@ -260,7 +291,7 @@ pub fn culprit(event: &Value) -> Option<String> {
         .frames
         .iter()
         .rev()
-        .find(|f| f.in_app && !f.is_sdk())?;
+        .find(|f| f.in_app && !f.is_noise())?;
     let place = frame.module.clone().or_else(|| frame.filename.clone())?;
     Some(match &frame.function {
         Some(func) => format!("{place} in {func}"),
@@ -337,6 +368,43 @@ pub fn log_event(
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn the_sdk_frames_are_recognised_and_user_files_are_not() {
+        let frame = |module: &str, function: &str, file: &str| Frame {
+            module: Some(module.into()).filter(|m: &String| !m.is_empty()),
+            filename: Some(file.into()),
+            function: Some(function.into()),
+            package: None,
+            in_app: true,
+            lineno: None,
+        };
+        assert!(frame("sentry_sdk.api", "capture", "api.py").is_sdk());
+        assert!(frame("", "sentry_panic::panic_handler::{{closure}}", "lib.rs").is_sdk());
+        assert!(frame("", "sentry::capture_error", "lib.rs").is_sdk());
+        assert!(frame("x", "f", "/app/node_modules/@sentry/core/build/x.js").is_sdk());
+        assert!(!frame("sentry_node", "parseOrder", "/app/sentry_node.js").is_sdk());
+        assert!(!frame("__main__", "divide", "sentry_sender.py").is_sdk());
+        assert!(!frame("", "myapp::sentry_setup", "main.rs").is_sdk());
+        assert!(
+            frame(
+                "",
+                "<sentry_panic::PanicIntegration as sentry_core::Integration>::setup",
+                "lib.rs"
+            )
+            .is_sdk()
+        );
+        assert!(
+            frame(
+                "",
+                "<usize as core::slice::index::SliceIndex<[T]>>::index",
+                "index.rs"
+            )
+            .is_noise()
+        );
+        assert!(frame("", "__rustc::rust_begin_unwind", "panicking.rs").is_noise());
+        assert!(!frame("", "rustdrv::main", "main.rs").is_noise());
+    }
 
     #[test]
     fn lenient_shapes() {

@@ -46,3 +46,28 @@ pub(crate) fn run_python(script: &str, input: &serde_json::Value) -> serde_json:
     );
     serde_json::from_slice(&out.stdout).unwrap()
 }
+
+/// Runs a Node script from `tests/peers/` with the Node peers (`@sentry/node`) on its path and
+/// JSON on stdin; returns its exit code and stdout.
+pub(crate) fn run_node(script: &str, input: &serde_json::Value) -> (Option<i32>, String) {
+    let modules = peers_dir().join("node-sdk/node_modules");
+    assert!(
+        modules.join("@sentry/node").exists(),
+        "{} is missing: run ./scripts/test, which installs the Node peers",
+        modules.display()
+    );
+    let mut child = Command::new("node")
+        .arg(repo().join("tests/peers").join(script))
+        .env("NODE_PATH", &modules)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start node");
+    serde_json::to_writer(child.stdin.take().unwrap(), input).unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+    )
+}

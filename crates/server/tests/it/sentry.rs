@@ -440,3 +440,78 @@ async fn a_resolved_issue_regresses_on_a_newer_release() {
     let bad = patch(json!({"status": "closed"})).await.unwrap();
     assert_eq!(bad.status(), 400);
 }
+
+#[tokio::test]
+async fn the_node_sdk_sends_handled_and_unhandled_errors() {
+    let server = start_server().await;
+    let p = project(&server).await;
+    let project_id = p["id"].as_i64().unwrap();
+    let key = p["keys"][0]["public_key"].as_str().unwrap().to_owned();
+    let dsn = format!("http://{key}@{}/{project_id}", server.http);
+    for scenario in ["handled", "unhandled"] {
+        let dsn = dsn.clone();
+        let (code, output) = tokio::task::spawn_blocking(move || {
+            crate::peers::run_node("sentry_node.js", &json!({"dsn": dsn, "scenario": scenario}))
+        })
+        .await
+        .unwrap();
+        let want = if scenario == "handled" {
+            Some(0)
+        } else {
+            Some(1)
+        };
+        assert_eq!(code, want, "{scenario}: {output}");
+    }
+    let listed = server
+        .get_json(&format!("/api/v1/issues?project={project_id}"))
+        .await;
+    let issues = listed["issues"].as_array().unwrap();
+    let mut titles: Vec<&str> = issues
+        .iter()
+        .map(|i| i["title"].as_str().unwrap())
+        .collect();
+    titles.sort();
+    assert_eq!(titles.len(), 3, "{listed}");
+    assert!(
+        titles[0].starts_with("Cache miss storm on key users:42"),
+        "{titles:?}"
+    );
+    assert!(
+        titles
+            .iter()
+            .any(|t| t.starts_with("TypeError: Cannot read properties of undefined")),
+        "{titles:?}"
+    );
+    // The captured message groups as a message, though Node sends a synthetic exception.
+    let message = issues
+        .iter()
+        .find(|i| i["title"].as_str().unwrap().starts_with("Cache"))
+        .unwrap();
+    assert_eq!(message["grouping"]["rule"], "message");
+    assert_eq!(message["level"], "info");
+    let handled = issues
+        .iter()
+        .find(|i| {
+            i["culprit"]
+                .as_str()
+                .is_some_and(|c| c.contains("parseOrder"))
+        })
+        .unwrap_or_else(|| {
+            panic!("a culprit in parseOrder: {listed}");
+        });
+    assert_eq!(handled["grouping"]["rule"], "stacktrace");
+    assert_eq!(handled["users"], 1);
+    assert_eq!(handled["last_release"], "webapp@2.0.0");
+    // The unhandled one is marked so by the SDK's mechanism.
+    let unhandled = issues
+        .iter()
+        .find(|i| i["id"] != handled["id"] && i["id"] != message["id"])
+        .unwrap();
+    let events = server
+        .get_json(&format!("/api/v1/issues/{}/events", unhandled["id"]))
+        .await;
+    assert_eq!(
+        events["events"][0]["event"]["exception"]["values"][0]["mechanism"]["handled"], false,
+        "{events}"
+    );
+}
