@@ -39,6 +39,7 @@ fn text(o: &Map<String, Value>, key: &str) -> Option<String> {
 pub struct Frame {
     pub module: Option<String>,
     pub filename: Option<String>,
+    pub abs_path: Option<String>,
     pub function: Option<String>,
     pub package: Option<String>,
     pub in_app: bool,
@@ -65,7 +66,19 @@ impl Frame {
         let function = self.function.as_deref().unwrap_or("");
         let package = self.package.as_deref().unwrap_or("");
         let file = self.filename.as_deref().unwrap_or("");
-        python_sdk(module)
+        // Rust frames of a debug build name functions without their crate: the source path
+        // says (`…/registry/src/…/sentry-core-0.49.5/src/hub.rs`).
+        let sdk_crate_dir = self.abs_path.as_deref().is_some_and(|p| {
+            p.split(['/', '\\']).any(|segment| {
+                segment.strip_prefix("sentry").is_some_and(|rest| {
+                    rest.starts_with('-')
+                        && rest.bytes().any(|b| b.is_ascii_digit())
+                        && rest.contains('.')
+                })
+            })
+        });
+        sdk_crate_dir
+            || python_sdk(module)
             || rust_crate(module)
             || rust_crate(function)
             || package.contains("@sentry/")
@@ -91,7 +104,13 @@ impl Frame {
                 .strip_prefix('<')
                 .and_then(|f| f.split_once(" as "))
                 .is_some_and(|(ty, tr)| std_path(tr) && (!ty.contains("::") || std_path(ty)));
-        self.is_sdk() || rust_runtime
+        let std_source = self.abs_path.as_deref().is_some_and(|p| {
+            p.starts_with("/rustc/")
+                || ["/library/std/", "/library/core/", "/library/alloc/"]
+                    .iter()
+                    .any(|l| p.contains(l))
+        });
+        self.is_sdk() || rust_runtime || std_source
     }
 }
 
@@ -125,6 +144,7 @@ pub fn exceptions(event: &Value) -> Vec<Exception> {
                     .map(|f| Frame {
                         module: text(f, "module"),
                         filename: text(f, "filename").or_else(|| text(f, "abs_path")),
+                        abs_path: text(f, "abs_path"),
                         function: text(f, "function"),
                         package: text(f, "package"),
                         in_app: f.get("in_app").and_then(Value::as_bool).unwrap_or(false),
@@ -374,6 +394,7 @@ mod tests {
         let frame = |module: &str, function: &str, file: &str| Frame {
             module: Some(module.into()).filter(|m: &String| !m.is_empty()),
             filename: Some(file.into()),
+            abs_path: Some(file.into()),
             function: Some(function.into()),
             package: None,
             in_app: true,
@@ -404,6 +425,19 @@ mod tests {
         );
         assert!(frame("", "__rustc::rust_begin_unwind", "panicking.rs").is_noise());
         assert!(!frame("", "rustdrv::main", "main.rs").is_noise());
+        let debug_build = |function: &str, path: &str| frame("", function, path).is_noise();
+        assert!(debug_build(
+            "with_active<…>",
+            "/home/u/.cargo/registry/src/index.crates.io-1/sentry-core-0.49.5/src/hub.rs"
+        ));
+        assert!(debug_build(
+            "index<u8, usize>",
+            "/rustc/5980761/library/core/src/slice/index.rs"
+        ));
+        assert!(
+            !debug_build("handler", "/app/src/sentry-glue/main.rs"),
+            "no version: the user's"
+        );
     }
 
     #[test]
