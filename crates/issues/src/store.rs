@@ -81,7 +81,27 @@ const MIGRATIONS: &[&str] = &[
         by TEXT
     );
     CREATE INDEX issue_changes_issue ON issue_changes(issue_id, id);",
+    "CREATE TABLE issue_hours (
+        issue_id INTEGER NOT NULL,
+        hour INTEGER NOT NULL,
+        events INTEGER NOT NULL,
+        PRIMARY KEY (issue_id, hour)
+    ) WITHOUT ROWID;
+    CREATE TABLE issue_tags (
+        issue_id INTEGER NOT NULL,
+        key TEXT NOT NULL,
+        value TEXT NOT NULL,
+        events INTEGER NOT NULL,
+        PRIMARY KEY (issue_id, key, value)
+    ) WITHOUT ROWID;",
 ];
+
+/// A tag key and its most frequent values with their event counts.
+pub type TagValues = (String, Vec<(String, i64)>);
+
+/// Tag keys kept per issue, and the longest value kept (longer ones are cut).
+const MAX_TAG_KEYS: usize = 50;
+const MAX_TAG_VALUE: usize = 200;
 
 /// A change of an issue's state, by a person or by an event.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -352,6 +372,45 @@ impl IssueStore {
         self.issue(id)
     }
 
+    /// An issue's events per hour (start of the hour, count), oldest first, since `since`.
+    pub fn hourly(&self, issue_id: i64, since: i64) -> Result<Vec<(i64, i64)>> {
+        let conn = self.conn.lock().map_err(|_| IssuesError::Poisoned)?;
+        let mut stmt = conn.prepare(
+            "SELECT hour, events FROM issue_hours WHERE issue_id = ?1 AND hour >= ?2 ORDER BY hour",
+        )?;
+        let rows = stmt.query_map(params![issue_id, since], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// An issue's most frequent values of each tag key (up to `per_key`), by key.
+    pub fn top_tags(&self, issue_id: i64, per_key: usize) -> Result<Vec<TagValues>> {
+        let conn = self.conn.lock().map_err(|_| IssuesError::Poisoned)?;
+        let mut stmt = conn.prepare(
+            "SELECT key, value, events FROM issue_tags WHERE issue_id = ?1
+             ORDER BY key, events DESC, value",
+        )?;
+        let rows = stmt.query_map(params![issue_id], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
+        })?;
+        let mut out: Vec<TagValues> = Vec::new();
+        for row in rows {
+            let (key, value, events) = row?;
+            match out.last_mut() {
+                Some((k, values)) if *k == key => {
+                    if values.len() < per_key {
+                        values.push((value, events));
+                    }
+                }
+                _ => out.push((key, vec![(value, events)])),
+            }
+        }
+        Ok(out)
+    }
+
     /// An issue's state changes, oldest first.
     pub fn changes(&self, issue_id: i64) -> Result<Vec<Change>> {
         let conn = self.conn.lock().map_err(|_| IssuesError::Poisoned)?;
@@ -480,6 +539,33 @@ fn issue_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<Issue> {
             components: serde_json::from_str(&components).unwrap_or_default(),
         },
     })
+}
+
+/// The tags an issue counts: the event's own, and its level, environment, release, server
+/// and user.
+fn event_tags(event: &serde_json::Value) -> Vec<(String, String)> {
+    let mut tags = crate::normalize::tags(event);
+    tags.push(("level".into(), crate::normalize::level(event).into()));
+    for key in ["environment", "release", "server_name"] {
+        if let Some(v) = event.get(key).and_then(serde_json::Value::as_str) {
+            tags.push((key.into(), v.into()));
+        }
+    }
+    if let Some(user) = crate::normalize::user_key(event) {
+        tags.push(("user".into(), user));
+    }
+    tags.sort();
+    tags.dedup_by(|a, b| a.0 == b.0);
+    for (_, v) in &mut tags {
+        if v.len() > MAX_TAG_VALUE {
+            let cut = (0..=MAX_TAG_VALUE)
+                .rev()
+                .find(|i| v.is_char_boundary(*i))
+                .unwrap_or(0);
+            v.truncate(cut);
+        }
+    }
+    tags
 }
 
 /// The order in which a project's releases were first seen (older is smaller).
@@ -686,6 +772,18 @@ fn upsert_issue(
             tx.last_insert_rowid()
         }
     };
+    tx.execute(
+        "INSERT INTO issue_hours (issue_id, hour, events) VALUES (?1, ?2, 1)
+         ON CONFLICT (issue_id, hour) DO UPDATE SET events = events + 1",
+        params![id, received_at.div_euclid(3600) * 3600],
+    )?;
+    for (key, value) in event_tags(event).into_iter().take(MAX_TAG_KEYS) {
+        tx.execute(
+            "INSERT INTO issue_tags (issue_id, key, value, events) VALUES (?1, ?2, ?3, 1)
+             ON CONFLICT (issue_id, key, value) DO UPDATE SET events = events + 1",
+            params![id, key, value],
+        )?;
+    }
     if let Some(user) = crate::normalize::user_key(event) {
         tx.execute(
             "INSERT OR IGNORE INTO issue_users (issue_id, user_key) VALUES (?1, ?2)",

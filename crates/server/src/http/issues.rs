@@ -1,8 +1,8 @@
 //! Issues over the API (any signed-in caller):
 //! - `GET /api/v1/issues?project=&status=&query=&sort=&limit=`: issues, newest seen first, or
 //!   by `first_seen`, `events`, `users`; `query` words must all be in the title;
-//! - `GET /api/v1/issues/{id}`: one issue, with the rule and components that grouped it, and
-//!   its state changes;
+//! - `GET /api/v1/issues/{id}`: one issue, with the rule and components that grouped it, its
+//!   state changes, events per hour for 14 days, and its top tag values;
 //! - `PATCH /api/v1/issues/{id}` (admins) `{"status": "resolved" | "resolved_in_next_release" |
 //!   "ignored" | "unresolved", "ignore_until": <epoch s>, "ignore_events": <n>}`;
 //! - `GET /api/v1/issues/{id}/events?limit=`: its events, newest first, each as the SDK sent it
@@ -76,13 +76,34 @@ async fn detail(
     Path(id): Path<i64>,
 ) -> Result<Json<Value>, ApiError> {
     let store = Arc::clone(&state.issues);
-    match blocking(move || Ok((store.issue(id)?, store.changes(id)?))).await? {
-        (Some(issue), changes) => {
+    // The last 14 days by hour: the issue page's chart.
+    let since = state.clock.now().as_secs() - 14 * 86_400;
+    let found = blocking(move || {
+        Ok((
+            store.issue(id)?,
+            store.changes(id)?,
+            store.hourly(id, since)?,
+            store.top_tags(id, 10)?,
+        ))
+    })
+    .await?;
+    match found {
+        (Some(issue), changes, hourly, tags) => {
             let mut v = json!(issue);
             v["changes"] = json!(changes);
+            v["hourly"] = json!(
+                hourly
+                    .iter()
+                    .map(|(h, n)| json!({"hour": h, "events": n}))
+                    .collect::<Vec<_>>()
+            );
+            v["tags"] = json!(tags
+                .iter()
+                .map(|(k, values)| json!({"key": k, "values": values.iter().map(|(val, n)| json!({"value": val, "events": n})).collect::<Vec<_>>()}))
+                .collect::<Vec<_>>());
             Ok(Json(v))
         }
-        (None, _) => Err(ApiError::not_found(format!("no issue {id}"))),
+        (None, ..) => Err(ApiError::not_found(format!("no issue {id}"))),
     }
 }
 

@@ -101,6 +101,26 @@ async fn the_python_sdk_sends_events_logs_and_attachments() {
         .get_json(&format!("/api/v1/issues/{}", zero["id"]))
         .await;
     assert_eq!(detail["grouping"]["components"][0], "ZeroDivisionError");
+    let hourly: i64 = detail["hourly"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["events"].as_i64().unwrap())
+        .sum();
+    assert_eq!(hourly, 2, "{detail}");
+    let tag = |key: &str| {
+        detail["tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["key"] == key)
+            .map(|t| t["values"][0].clone())
+    };
+    assert_eq!(
+        tag("environment"),
+        Some(json!({"value": "production", "events": 2}))
+    );
+    assert_eq!(tag("user"), Some(json!({"value": "id:u-17", "events": 2})));
     let events = server
         .get_json(&format!("/api/v1/issues/{}/events", zero["id"]))
         .await;
