@@ -22,6 +22,6 @@ pub mod normalize;
 pub mod store;
 
 pub use store::{
-    Attachment, Change, GroupingInfo, Issue, IssueFilter, IssueStore, IssuesError, StatusChange,
-    StoredEvent,
+    Attachment, Change, CheckIn, GroupingInfo, Issue, IssueFilter, IssueStore, IssuesError,
+    StatusChange, StoredEvent,
 };

@@ -94,7 +94,29 @@ const MIGRATIONS: &[&str] = &[
         events INTEGER NOT NULL,
         PRIMARY KEY (issue_id, key, value)
     ) WITHOUT ROWID;",
+    "CREATE TABLE check_ins (
+        id INTEGER PRIMARY KEY,
+        project_id INTEGER NOT NULL,
+        monitor_slug TEXT NOT NULL,
+        check_in_id TEXT,
+        status TEXT NOT NULL,
+        duration REAL,
+        environment TEXT,
+        received_at INTEGER NOT NULL
+    );
+    CREATE INDEX check_ins_monitor ON check_ins(project_id, monitor_slug, received_at);",
 ];
+
+/// A cron monitor's check-in, as an SDK reported it (`in_progress`, `ok`, `error`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct CheckIn {
+    pub monitor_slug: String,
+    pub check_in_id: Option<String>,
+    pub status: String,
+    pub duration: Option<f64>,
+    pub environment: Option<String>,
+    pub received_at: i64,
+}
 
 /// A tag key and its most frequent values with their event counts.
 pub type TagValues = (String, Vec<(String, i64)>);
@@ -370,6 +392,42 @@ impl IssueStore {
         tx.commit()?;
         drop(conn);
         self.issue(id)
+    }
+
+    /// Records a check-in (for the alerts area's cron monitors).
+    pub fn add_check_in(&self, project_id: i64, c: &CheckIn) -> Result<()> {
+        let conn = self.conn.lock().map_err(|_| IssuesError::Poisoned)?;
+        conn.execute(
+            "INSERT INTO check_ins (project_id, monitor_slug, check_in_id, status, duration, environment, received_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![project_id, c.monitor_slug, c.check_in_id, c.status, c.duration, c.environment, c.received_at],
+        )?;
+        Ok(())
+    }
+
+    /// A monitor's check-ins, newest first.
+    pub fn check_ins(
+        &self,
+        project_id: i64,
+        monitor_slug: &str,
+        limit: usize,
+    ) -> Result<Vec<CheckIn>> {
+        let conn = self.conn.lock().map_err(|_| IssuesError::Poisoned)?;
+        let mut stmt = conn.prepare(
+            "SELECT monitor_slug, check_in_id, status, duration, environment, received_at FROM check_ins
+             WHERE project_id = ?1 AND monitor_slug = ?2 ORDER BY received_at DESC, id DESC LIMIT ?3",
+        )?;
+        let rows = stmt.query_map(params![project_id, monitor_slug, limit as i64], |r| {
+            Ok(CheckIn {
+                monitor_slug: r.get(0)?,
+                check_in_id: r.get(1)?,
+                status: r.get(2)?,
+                duration: r.get(3)?,
+                environment: r.get(4)?,
+                received_at: r.get(5)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     /// An issue's events per hour (start of the hour, count), oldest first, since `since`.

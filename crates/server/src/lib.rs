@@ -134,6 +134,7 @@ pub async fn start(
         started: Instant::now(),
         tsdb: tsdb.clone(),
         db: db.clone(),
+        sink: node.sink.clone(),
         issues: Arc::clone(&issues),
         sentry: Arc::new(http::sentry::SentryCounters::new(&telemetry)),
         events: Arc::clone(&events),

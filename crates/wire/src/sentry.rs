@@ -395,6 +395,119 @@ pub fn log_items(payload: &[u8], received_ns: i64) -> Result<Vec<model::LogEvent
     Ok(out)
 }
 
+/// A Graphite-safe name segment.
+fn segment(text: &str) -> String {
+    let s: String = text
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if s.is_empty() { "_".into() } else { s }
+}
+
+/// The metric points a report item carries, named under `prefix` (`sentry.<project>`), at
+/// `now_s` unless the item has its own time:
+/// - `client_report`: `<prefix>.client_reports.<category>.<reason>` = quantity dropped;
+/// - `session`: `<prefix>.sessions.<status>` = 1 (and `.errored` when it counted errors);
+/// - `sessions`: `<prefix>.sessions.<exited|errored|crashed|abnormal>` = each aggregate's count;
+/// - `trace_metric`: `<prefix>.metrics.<name>` = value, at the record's time.
+pub fn report_points(
+    kind: &str,
+    payload: &[u8],
+    prefix: &str,
+    now_s: i64,
+    out: &mut model::PointBatch,
+) -> Result<usize, ParseError> {
+    let v: Value = serde_json::from_slice(payload)
+        .map_err(|e| ParseError::Sentry(format!("{kind} item: {e}")))?;
+    let before = out.len();
+    let time = |v: &Value| {
+        v.get("timestamp")
+            .and_then(Value::as_f64)
+            .filter(|t| t.is_finite() && *t > 0.0)
+            .map_or(now_s, |t| t as i64)
+    };
+    match kind {
+        "client_report" => {
+            for d in v
+                .get("discarded_events")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let category = d
+                    .get("category")
+                    .and_then(Value::as_str)
+                    .unwrap_or("unknown");
+                let reason = d.get("reason").and_then(Value::as_str).unwrap_or("unknown");
+                let quantity = d.get("quantity").and_then(Value::as_f64).unwrap_or(0.0);
+                out.push(
+                    &format!(
+                        "{prefix}.client_reports.{}.{}",
+                        segment(category),
+                        segment(reason)
+                    ),
+                    now_s,
+                    quantity,
+                );
+            }
+        }
+        "session" => {
+            let status = v.get("status").and_then(Value::as_str).unwrap_or("ok");
+            out.push(
+                &format!("{prefix}.sessions.{}", segment(status)),
+                now_s,
+                1.0,
+            );
+            if v.get("errors").and_then(Value::as_u64).unwrap_or(0) > 0 && status != "errored" {
+                out.push(&format!("{prefix}.sessions.errored"), now_s, 1.0);
+            }
+        }
+        "sessions" => {
+            for a in v
+                .get("aggregates")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                for status in ["exited", "errored", "crashed", "abnormal"] {
+                    if let Some(n) = a.get(status).and_then(Value::as_f64).filter(|n| *n > 0.0) {
+                        out.push(&format!("{prefix}.sessions.{status}"), now_s, n);
+                    }
+                }
+            }
+        }
+        "trace_metric" => {
+            for m in v
+                .get("items")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let (Some(name), Some(value)) = (
+                    m.get("name").and_then(Value::as_str),
+                    m.get("value").and_then(Value::as_f64),
+                ) else {
+                    continue;
+                };
+                let name: Vec<String> = name.split('.').map(segment).collect();
+                out.push(
+                    &format!("{prefix}.metrics.{}", name.join(".")),
+                    time(m),
+                    value,
+                );
+            }
+        }
+        _ => {}
+    }
+    Ok(out.len() - before)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

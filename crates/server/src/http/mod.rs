@@ -50,6 +50,8 @@ pub struct AppState {
     pub ready: Arc<AtomicBool>,
     pub started: Instant,
     pub tsdb: tsdb::Tsdb,
+    /// Into the metric store (Sentry sessions, client reports and trace metrics).
+    pub sink: crate::ingest::MetricSink,
     /// Received Sentry events.
     pub issues: Arc<::issues::IssueStore>,
     /// What the Sentry endpoints count.

@@ -9,8 +9,10 @@
 //!   after decoding (413).
 //! - Items: `event` is stored durably (with the envelope's `attachment`s, each up to
 //!   [`MAX_ATTACHMENT`]) before the answer, `200 {"id": …}`; `log` records go to the event store;
-//!   `client_report`, `session(s)`, `check_in`, `trace_metric` are counted; performance and replay
-//!   items are dropped and counted; unknown types skipped and counted; a malformed item is
+//!   `client_report`, `session(s)` and `trace_metric` become points in the metric store under
+//!   `sentry.<project id>.` (dropped events by category and reason, sessions by status, the
+//!   SDK's metrics); `check_in`s are recorded for cron monitors; performance and replay items
+//!   are dropped and counted; unknown types skipped and counted; a malformed item is
 //!   skipped and counted while the others are processed.
 
 use std::sync::Arc;
@@ -225,6 +227,9 @@ async fn envelope_inner(
     let mut event: Option<(String, &[u8])> = None;
     let mut attachments = Vec::new();
     let mut logs = Vec::new();
+    let mut points = model::PointBatch::new();
+    let mut check_ins = Vec::new();
+    let now_s = received_ns.div_euclid(1_000_000_000);
     for item in &envelope.items {
         match item.kind.as_str() {
             "event" => {
@@ -271,9 +276,22 @@ async fn envelope_inner(
                     c.malformed.fetch_add(1, Ordering::Relaxed);
                 }
             },
-            "client_report" | "session" | "sessions" | "check_in" | "trace_metric" => {
-                c.counted.fetch_add(1, Ordering::Relaxed);
+            "client_report" | "session" | "sessions" | "trace_metric" => {
+                let prefix = format!("sentry.{project_id}");
+                match sentry::report_points(&item.kind, item.payload, &prefix, now_s, &mut points) {
+                    Ok(_) => c.counted.fetch_add(1, Ordering::Relaxed),
+                    Err(_) => c.malformed.fetch_add(1, Ordering::Relaxed),
+                };
             }
+            "check_in" => match check_in(item.payload, now_s) {
+                Some(ci) => {
+                    c.counted.fetch_add(1, Ordering::Relaxed);
+                    check_ins.push(ci);
+                }
+                None => {
+                    c.malformed.fetch_add(1, Ordering::Relaxed);
+                }
+            },
             "transaction" | "span" | "profile" | "profile_chunk" | "replay_event"
             | "replay_recording" | "replay_video" | "statsd" | "metric_buckets" => {
                 c.dropped.fetch_add(1, Ordering::Relaxed);
@@ -296,6 +314,24 @@ async fn envelope_inner(
                     "the event store is unavailable",
                 );
             }
+        }
+    }
+    if !points.is_empty() && state.sink.send(points, &state.http_stats).await.is_err() {
+        return detail(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the metric store is shutting down",
+        );
+    }
+    if !check_ins.is_empty() {
+        let store = Arc::clone(&state.issues);
+        let stored = tokio::task::spawn_blocking(move || {
+            check_ins
+                .iter()
+                .try_for_each(|ci| store.add_check_in(project_id, ci))
+        })
+        .await;
+        if !matches!(stored, Ok(Ok(()))) {
+            return retry_later();
         }
     }
     let mut answer_id = header_id;
@@ -328,6 +364,20 @@ fn refuse_categories(answer: &mut Response, refused: &[String]) {
     if let Ok(v) = HeaderValue::from_str(&sentry::rate_limits_header(REFUSAL_SECONDS, &names)) {
         answer.headers_mut().insert("x-sentry-rate-limits", v);
     }
+}
+
+/// A `check_in` item: `{check_in_id, monitor_slug, status, duration, environment}`.
+fn check_in(payload: &[u8], now_s: i64) -> Option<issues::CheckIn> {
+    let v: Value = serde_json::from_slice(payload).ok()?;
+    let text = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
+    Some(issues::CheckIn {
+        monitor_slug: text("monitor_slug")?,
+        check_in_id: text("check_in_id"),
+        status: text("status").unwrap_or_else(|| "ok".into()),
+        duration: v.get("duration").and_then(Value::as_f64),
+        environment: text("environment"),
+        received_at: now_s,
+    })
 }
 
 /// The `event_id` inside an event payload, normalised.

@@ -535,3 +535,60 @@ async fn the_node_sdk_sends_handled_and_unhandled_errors() {
         "{events}"
     );
 }
+
+#[tokio::test]
+async fn reports_sessions_and_check_ins_are_kept() {
+    let server = start_server().await;
+    let p = project(&server).await;
+    let id = p["id"].as_i64().unwrap();
+    let key = p["keys"][0]["public_key"].as_str().unwrap().to_owned();
+    let post = |body: String| {
+        server
+            .client
+            .post(server.url(&format!("/api/{id}/envelope/")))
+            .header("X-Sentry-Auth", format!("Sentry sentry_key={key}"))
+            .body(body)
+            .send()
+    };
+    let envelope = "{}\n{\"type\":\"client_report\"}\n{\"discarded_events\":[{\"reason\":\"queue_overflow\",\"category\":\"error\",\"quantity\":3}]}\n\
+        {\"type\":\"session\"}\n{\"sid\":\"a\",\"status\":\"crashed\",\"errors\":1}\n\
+        {\"type\":\"sessions\"}\n{\"aggregates\":[{\"started\":\"2026-12-01T10:00:00Z\",\"exited\":5,\"errored\":2}]}\n\
+        {\"type\":\"check_in\"}\n{\"check_in_id\":\"c1\",\"monitor_slug\":\"nightly-backup\",\"status\":\"ok\",\"duration\":12.5}\n";
+    assert_eq!(post(envelope.into()).await.unwrap().status(), 200);
+    let check_ins = server
+        .handle()
+        .issues()
+        .check_ins(id, "nightly-backup", 10)
+        .unwrap();
+    assert_eq!(check_ins.len(), 1);
+    assert_eq!(
+        (check_ins[0].status.as_str(), check_ins[0].duration),
+        ("ok", Some(12.5))
+    );
+    // The points reach the metric store, readable through the Graphite API.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let found = server
+            .get_json(&format!(
+                "/metrics/find?query=sentry.{id}.*.*&format=completer"
+            ))
+            .await;
+        let names: Vec<String> = found["metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["path"].as_str().unwrap().trim_end_matches('.').to_owned())
+            .collect();
+        let want = [
+            format!("sentry.{id}.sessions.crashed"),
+            format!("sentry.{id}.sessions.exited"),
+            format!("sentry.{id}.sessions.errored"),
+            format!("sentry.{id}.client_reports.error"),
+        ];
+        if want.iter().all(|w| names.contains(w)) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{names:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}

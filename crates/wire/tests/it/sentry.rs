@@ -187,3 +187,46 @@ fn log_items_become_log_events() {
     assert_eq!(node[0].fields["region"], "eu");
     assert_eq!(node[0].service.as_deref(), Some("webapp"));
 }
+
+#[test]
+fn reports_become_metric_points() {
+    let points = |name: &str| {
+        let e = parse(name);
+        let mut batch = model::PointBatch::new();
+        for item in &e.items {
+            wire::sentry::report_points(&item.kind, item.payload, "sentry.42", 1000, &mut batch)
+                .unwrap();
+        }
+        batch
+            .iter()
+            .map(|p| (p.name.to_owned(), p.value))
+            .collect::<Vec<_>>()
+    };
+    let report = points("py-ratelimit-429-then-client_report.2");
+    assert!(
+        report.contains(&(
+            "sentry.42.client_reports.error.ratelimit_backoff".to_owned(),
+            1.0
+        )),
+        "{report:?}"
+    );
+    let session = points("py-session.2");
+    assert!(!session.is_empty());
+    assert!(
+        session
+            .iter()
+            .all(|(n, _)| n.starts_with("sentry.42.sessions.")),
+        "{session:?}"
+    );
+    // The WSGI scenario's request raised: its aggregate counts a crash.
+    let aggregates = points("py-sessions-aggregate-wsgi.2");
+    assert_eq!(aggregates, [("sentry.42.sessions.crashed".to_owned(), 1.0)]);
+    let metrics = points("py-trace_metric.1");
+    assert!(!metrics.is_empty());
+    assert!(
+        metrics
+            .iter()
+            .all(|(n, _)| n.starts_with("sentry.42.metrics.")),
+        "{metrics:?}"
+    );
+}
