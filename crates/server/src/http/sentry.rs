@@ -201,6 +201,11 @@ async fn envelope_inner(
     headers: &HeaderMap,
     body: Bytes,
 ) -> Response {
+    // Under overload, refuse before anything is written, in the way SDKs back off from.
+    let gate = Arc::clone(&state.ingest_gate);
+    let Some(_permit) = gate.try_enter(body.len()) else {
+        return retry_later();
+    };
     let body = match decode(state, headers, body) {
         Ok(b) => b,
         Err(r) => return *r,
@@ -440,11 +445,12 @@ async fn store_event(
     }
 }
 
-/// 429 with `Retry-After` and `X-Sentry-Rate-Limits`, so SDKs back off rather than lose more.
+/// 429 with `Retry-After` and `X-Sentry-Rate-Limits`, so SDKs back off rather than lose more:
+/// the answer to overload and to a store that cannot write.
 fn retry_later() -> Response {
     let mut r = detail(
         StatusCode::TOO_MANY_REQUESTS,
-        "the event could not be stored; retry later",
+        "the server cannot take this now; retry later",
     );
     let h = r.headers_mut();
     h.insert(header::RETRY_AFTER, HeaderValue::from_static("60"));

@@ -592,3 +592,25 @@ async fn reports_sessions_and_check_ins_are_kept() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }
+
+#[tokio::test]
+async fn overload_is_a_429_with_rate_limit_headers_and_nothing_written() {
+    let server = start_server().await;
+    let p = project(&server).await;
+    let id = p["id"].as_i64().unwrap();
+    let key = p["keys"][0]["public_key"].as_str().unwrap().to_owned();
+    let held = server.handle().ingest_gate().try_enter(usize::MAX).unwrap();
+    let r = server
+        .client
+        .post(server.url(&format!("/api/{id}/envelope/")))
+        .header("X-Sentry-Auth", format!("Sentry sentry_key={key}"))
+        .body(ENVELOPE)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 429);
+    assert_eq!(r.headers()["retry-after"], "60");
+    assert_eq!(r.headers()["x-sentry-rate-limits"], "60::project");
+    assert!(server.handle().issues().events(id, 10).unwrap().is_empty());
+    drop(held);
+}
