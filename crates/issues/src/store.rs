@@ -217,7 +217,13 @@ pub struct Attachment {
 #[derive(Debug)]
 pub struct IssueStore {
     conn: Mutex<Connection>,
+    /// Events kept per issue: its first, and the newest up to this many (the counters count
+    /// every event).
+    samples_per_issue: usize,
 }
+
+/// The default number of sample events an issue keeps.
+pub const SAMPLES_PER_ISSUE: usize = 100;
 
 impl IssueStore {
     /// Opens (creating and migrating) the database at `path`.
@@ -238,7 +244,14 @@ impl IssueStore {
         }
         Ok(IssueStore {
             conn: Mutex::new(conn),
+            samples_per_issue: SAMPLES_PER_ISSUE,
         })
+    }
+
+    /// Keeps this many sample events per issue (at least one besides the first).
+    pub fn with_samples_per_issue(mut self, n: usize) -> IssueStore {
+        self.samples_per_issue = n.max(1);
+        self
     }
 
     /// Stores an event and its attachments in one transaction, durable when this returns.
@@ -269,6 +282,30 @@ impl IssueStore {
                 "UPDATE events SET issue_id = ?1 WHERE project_id = ?2 AND event_id = ?3",
                 params![issue_id, project_id, event_id],
             )?;
+            // Bounded samples: the issue's first event and its newest ones (and their
+            // attachments); the counters keep counting every event.
+            let victims: Vec<String> = tx
+                .prepare(
+                    "SELECT event_id FROM events WHERE issue_id = ?1 AND event_id NOT IN (
+                         SELECT event_id FROM events WHERE issue_id = ?1
+                         ORDER BY received_at DESC, event_id DESC LIMIT ?2)
+                     AND event_id != (SELECT event_id FROM events WHERE issue_id = ?1
+                         ORDER BY received_at, event_id LIMIT 1)",
+                )?
+                .query_map(params![issue_id, self.samples_per_issue as i64], |r| {
+                    r.get(0)
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            for victim in &victims {
+                tx.execute(
+                    "DELETE FROM events WHERE project_id = ?1 AND event_id = ?2",
+                    params![project_id, victim],
+                )?;
+                tx.execute(
+                    "DELETE FROM attachments WHERE project_id = ?1 AND event_id = ?2",
+                    params![project_id, victim],
+                )?;
+            }
             for (seq, a) in attachments.iter().enumerate() {
                 tx.execute(
                     "INSERT INTO attachments

@@ -24,6 +24,8 @@ pub(crate) enum BenchCommand {
     Carbon(CarbonArgs),
     /// Send statsd datagrams over UDP at a paced rate.
     Statsd(StatsdArgs),
+    /// Send Sentry envelopes at a fixed concurrency and measure their acknowledgements.
+    Sentry(crate::bench_sentry::SentryArgs),
 }
 
 #[derive(Debug, Args)]
@@ -64,6 +66,7 @@ pub(crate) fn run(cmd: BenchCommand) -> anyhow::Result<()> {
     let report = match cmd {
         BenchCommand::Carbon(args) => carbon(&args)?,
         BenchCommand::Statsd(args) => statsd(&args)?,
+        BenchCommand::Sentry(args) => crate::bench_sentry::run(&args)?.to_string(),
     };
     let mut out = std::io::stdout().lock();
     writeln!(out, "{report}").context("cannot write to stdout")

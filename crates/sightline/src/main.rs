@@ -6,6 +6,7 @@
 
 mod admin;
 mod bench;
+mod bench_sentry;
 mod config_load;
 mod demo;
 mod logging;

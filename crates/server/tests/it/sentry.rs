@@ -614,3 +614,82 @@ async fn overload_is_a_429_with_rate_limit_headers_and_nothing_written() {
     assert!(server.handle().issues().events(id, 10).unwrap().is_empty());
     drop(held);
 }
+
+/// Every captured SDK envelope, under every encoding SDKs use.
+#[tokio::test]
+async fn every_capture_under_every_encoding_is_accepted() {
+    use std::io::Write;
+    let server = start_server().await;
+    let p = project(&server).await;
+    let id = p["id"].as_i64().unwrap();
+    let key = p["keys"][0]["public_key"].as_str().unwrap().to_owned();
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../wire/tests/it/fixtures/sentry");
+    let mut captures: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "envelope"))
+        .collect();
+    captures.sort();
+    assert_eq!(captures.len(), 36);
+    let encode = |encoding: &str, data: &[u8]| -> Vec<u8> {
+        match encoding {
+            "gzip" => {
+                let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+                e.write_all(data).unwrap();
+                e.finish().unwrap()
+            }
+            "deflate" => {
+                let mut e =
+                    flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+                e.write_all(data).unwrap();
+                e.finish().unwrap()
+            }
+            "br" => {
+                let mut out = Vec::new();
+                let mut w = brotli::CompressorWriter::new(&mut out, 4096, 5, 22);
+                w.write_all(data).unwrap();
+                drop(w);
+                out
+            }
+            _ => data.to_vec(),
+        }
+    };
+    let mut event_ids = Vec::new();
+    for encoding in ["identity", "gzip", "deflate", "br"] {
+        for path in &captures {
+            let raw = std::fs::read(path).unwrap();
+            let parsed = wire::sentry::parse_envelope(&raw).unwrap();
+            // The captures' own DSN keys are the capture machine's: authenticate as this project.
+            let mut r = server
+                .client
+                .post(server.url(&format!("/api/{id}/envelope/")))
+                .header("X-Sentry-Auth", format!("Sentry sentry_key={key}"));
+            if encoding != "identity" {
+                r = r.header("Content-Encoding", encoding);
+            }
+            let answer = r.body(encode(encoding, &raw)).send().await.unwrap();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            // The header's key counts, whatever DSN a tunnel envelope carries.
+            assert_eq!(answer.status(), 200, "{name} {encoding}");
+            let body: Value = answer.json().await.unwrap();
+            if parsed.items.iter().any(|i| i.kind == "event") {
+                let want = parsed.event_id().unwrap();
+                assert_eq!(body["id"], want, "{name} {encoding}");
+                event_ids.push(want);
+            }
+        }
+    }
+    for id_ in &event_ids {
+        assert!(
+            server.handle().issues().event(id, id_).unwrap().is_some(),
+            "{id_}"
+        );
+    }
+    let metrics = server.metrics().await;
+    assert!(
+        metrics.contains("sightline_sentry_items_malformed_total 0"),
+        "{metrics}"
+    );
+}
