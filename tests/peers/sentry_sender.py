@@ -35,6 +35,28 @@ def main():
     ids.append(sentry_sdk.capture_message("Payment provider timeout for order 1234", level="warning"))
     logging.getLogger("shop.checkout").error("checkout failed for basket %s", 77)
     sentry_sdk.logger.info("User {user_id} checked out", user_id="u-17")
+    # A chained exception: the cause travels with it.
+    try:
+        try:
+            {}["basket"]
+        except KeyError as cause:
+            raise RuntimeError("lookup failed") from cause
+    except RuntimeError:
+        ids.append(sentry_sdk.capture_exception())
+
+    # A WSGI app behind the SDK's middleware: the failing request is reported with its URL.
+    from wsgiref.util import setup_testing_defaults
+    from sentry_sdk.integrations.wsgi import SentryWsgiMiddleware
+
+    def app(environ, start_response):
+        raise ValueError("bad coupon code")
+
+    environ = {"PATH_INFO": "/checkout", "QUERY_STRING": "coupon=SAVE10", "REQUEST_METHOD": "POST"}
+    setup_testing_defaults(environ)
+    try:
+        SentryWsgiMiddleware(app)(environ, lambda *a: None)
+    except ValueError:
+        pass
     with sentry_sdk.new_scope() as scope:
         scope.add_attachment(bytes=b"line one\nline two\n", filename="debug.log", content_type="text/plain")
         ids.append(sentry_sdk.capture_message("with an attachment"))

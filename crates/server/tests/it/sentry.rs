@@ -37,7 +37,7 @@ async fn the_python_sdk_sends_events_logs_and_attachments() {
         .iter()
         .map(|v| v.as_str().unwrap().to_owned())
         .collect();
-    assert_eq!(ids.len(), 3, "{out}");
+    assert_eq!(ids.len(), 4, "{out}");
     let store = server.handle().issues();
     let metrics = server.metrics().await;
     for id in &ids {
@@ -55,13 +55,13 @@ async fn the_python_sdk_sends_events_logs_and_attachments() {
         exception["exception"]["values"][0]["type"],
         "ZeroDivisionError"
     );
-    let attached = store.attachments(project_id, &ids[2]).unwrap();
+    let attached = store.attachments(project_id, &ids[3]).unwrap();
     assert_eq!(
         attached,
         vec![("debug.log".to_owned(), b"line one\nline two\n".to_vec())]
     );
-    // The logging integration's error is an event too (4 in all).
-    assert_eq!(store.events(project_id, 100).unwrap().len(), 4);
+    // The logging integration's and the WSGI middleware's errors are events too (6 in all).
+    assert_eq!(store.events(project_id, 100).unwrap().len(), 6);
 
     // Grouped into issues; a second run of the same program adds to the same four.
     let dsn2 = format!("http://{}@{}/{project_id}", shown.public_key, server.http);
@@ -83,6 +83,8 @@ async fn the_python_sdk_sends_events_logs_and_attachments() {
         titles,
         [
             "Payment provider timeout for order 1234",
+            "RuntimeError: lookup failed",
+            "ValueError: bad coupon code",
             "ZeroDivisionError: division by zero",
             "checkout failed for basket 77",
             "with an attachment",
@@ -139,6 +141,30 @@ async fn the_python_sdk_sends_events_logs_and_attachments() {
         ))
         .await;
     assert_eq!(found["issues"].as_array().unwrap().len(), 1);
+    // The chain groups by cause and effect; the WSGI error carries its request.
+    let chained = issues
+        .iter()
+        .find(|i| i["title"] == "RuntimeError: lookup failed")
+        .unwrap();
+    let components = chained["grouping"]["components"].as_array().unwrap();
+    assert!(
+        components.contains(&json!("KeyError")) && components.contains(&json!("RuntimeError")),
+        "{chained}"
+    );
+    let wsgi = issues
+        .iter()
+        .find(|i| i["title"] == "ValueError: bad coupon code")
+        .unwrap();
+    let wsgi_events = server
+        .get_json(&format!("/api/v1/issues/{}/events", wsgi["id"]))
+        .await;
+    let request = &wsgi_events["events"][0]["event"]["request"];
+    assert_eq!(request["method"], "POST", "{wsgi_events}");
+    assert!(
+        request["url"].as_str().unwrap().ends_with("/checkout"),
+        "{request}"
+    );
+    assert_eq!(request["query_string"], "coupon=SAVE10");
 
     // The structured log went to the event store, searchable like any event.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
@@ -179,7 +205,7 @@ async fn the_python_sdk_sends_events_logs_and_attachments() {
     );
     let metrics = server.metrics().await;
     assert!(
-        metrics.contains("sightline_sentry_events_total 8"),
+        metrics.contains("sightline_sentry_events_total 12"),
         "{metrics}"
     );
     assert!(metrics.contains("sightline_sentry_attachments_total 2"));
