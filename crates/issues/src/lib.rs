@@ -23,5 +23,5 @@ pub mod store;
 
 pub use store::{
     Attachment, Change, CheckIn, GroupingInfo, Issue, IssueFilter, IssueStore, IssuesError,
-    StatusChange, StoredEvent,
+    NewEvent, StatusChange, StoredEvent,
 };

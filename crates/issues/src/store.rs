@@ -205,6 +205,18 @@ pub struct StoredEvent {
     pub payload: Vec<u8>,
 }
 
+/// An event to store, for [`IssueStore::add_events`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEvent {
+    pub project_id: i64,
+    pub event_id: String,
+    pub received_at: i64,
+    /// The payload as received (stored), and parsed (grouped): parsed once by the caller.
+    pub payload: Vec<u8>,
+    pub event: serde_json::Value,
+    pub attachments: Vec<Attachment>,
+}
+
 /// An attachment to store with its event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Attachment {
@@ -267,6 +279,53 @@ impl IssueStore {
     ) -> Result<Option<i64>> {
         let mut conn = self.conn.lock().map_err(|_| IssuesError::Poisoned)?;
         let tx = conn.transaction()?;
+        let event: serde_json::Value =
+            serde_json::from_slice(payload).unwrap_or(serde_json::Value::Null);
+        let issue = self.insert_event(
+            &tx,
+            project_id,
+            event_id,
+            received_at,
+            payload,
+            &event,
+            attachments,
+        )?;
+        tx.commit()?;
+        Ok(issue)
+    }
+
+    /// Stores several events in one transaction (one fsync: a group commit), each as
+    /// [`IssueStore::add_event`] would; the answers in order.
+    pub fn add_events(&self, batch: &[NewEvent]) -> Result<Vec<Option<i64>>> {
+        let mut conn = self.conn.lock().map_err(|_| IssuesError::Poisoned)?;
+        let tx = conn.transaction()?;
+        let mut out = Vec::with_capacity(batch.len());
+        for e in batch {
+            out.push(self.insert_event(
+                &tx,
+                e.project_id,
+                &e.event_id,
+                e.received_at,
+                &e.payload,
+                &e.event,
+                &e.attachments,
+            )?);
+        }
+        tx.commit()?;
+        Ok(out)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn insert_event(
+        &self,
+        tx: &rusqlite::Transaction<'_>,
+        project_id: i64,
+        event_id: &str,
+        received_at: i64,
+        payload: &[u8],
+        event: &serde_json::Value,
+        attachments: &[Attachment],
+    ) -> Result<Option<i64>> {
         let mut issue = None;
         let added = tx.execute(
             "INSERT OR IGNORE INTO events (project_id, event_id, received_at, payload)
@@ -274,9 +333,7 @@ impl IssueStore {
             params![project_id, event_id, received_at, payload],
         )? == 1;
         if added {
-            let event: serde_json::Value =
-                serde_json::from_slice(payload).unwrap_or(serde_json::Value::Null);
-            let issue_id = upsert_issue(&tx, project_id, received_at, &event)?;
+            let issue_id = upsert_issue(tx, project_id, received_at, event)?;
             issue = Some(issue_id);
             tx.execute(
                 "UPDATE events SET issue_id = ?1 WHERE project_id = ?2 AND event_id = ?3",
@@ -323,7 +380,6 @@ impl IssueStore {
                 )?;
             }
         }
-        tx.commit()?;
         Ok(issue)
     }
 

@@ -120,6 +120,10 @@ pub async fn start(
     let http_stats = telemetry.listener(ListenerKind::Http.name());
     let tail = tail_channel(&events)?;
     let ingest_gate = Arc::new(http::gate::IngestGate::new(config.http.max_inflight_ingest));
+    let (sentry_writer, sentry_writer_task) = http::sentry::EventWriter::start(Arc::clone(&issues));
+    node.tasks.push(("sentry-writer", sentry_writer_task));
+    let (sentry_copies, copies_task) = http::sentry::start_copies(Arc::clone(&events));
+    node.tasks.push(("sentry-copies", copies_task));
     node.start_carbon(&listeners)?;
     node.start_logs(&listeners, &events)?;
     let statsd = node.start_statsd(&listeners)?;
@@ -137,6 +141,8 @@ pub async fn start(
         sink: node.sink.clone(),
         issues: Arc::clone(&issues),
         sentry: Arc::new(http::sentry::SentryCounters::new(&telemetry)),
+        sentry_writer,
+        sentry_copies,
         events: Arc::clone(&events),
         tail,
         ingest_gate: Arc::clone(&ingest_gate),

@@ -54,6 +54,10 @@ pub struct AppState {
     pub sink: crate::ingest::MetricSink,
     /// Received Sentry events.
     pub issues: Arc<::issues::IssueStore>,
+    /// Copies of Sentry error events on their way to the event store.
+    pub sentry_copies: tokio::sync::mpsc::Sender<model::LogEvent>,
+    /// Group commits of Sentry events.
+    pub sentry_writer: sentry::EventWriter,
     /// What the Sentry endpoints count.
     pub sentry: Arc<sentry::SentryCounters>,
     /// The control database (users, tokens, projects).

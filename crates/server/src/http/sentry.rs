@@ -46,6 +46,7 @@ pub struct SentryCounters {
     unknown: Arc<AtomicU64>,
     malformed: Arc<AtomicU64>,
     refused: Arc<AtomicU64>,
+    copies_dropped: Arc<AtomicU64>,
 }
 
 impl SentryCounters {
@@ -90,6 +91,10 @@ impl SentryCounters {
             refused: t.counter(
                 "sightline_sentry_requests_refused_total",
                 "Sentry requests refused: credentials, size, encoding or a bad envelope.",
+            ),
+            copies_dropped: t.counter(
+                "sightline_sentry_event_copies_dropped_total",
+                "Copies of Sentry events for the event store dropped because its queue was full.",
             ),
         }
     }
@@ -229,7 +234,7 @@ async fn envelope_inner(
         .fetch_add(envelope.errors.len() as u64, Ordering::Relaxed);
     let received_ns = state.clock.now().as_nanos();
     let header_id = envelope.event_id();
-    let mut event: Option<(String, &[u8])> = None;
+    let mut event: Option<(String, &[u8], Value)> = None;
     let mut attachments = Vec::new();
     let mut logs = Vec::new();
     let mut points = model::PointBatch::new();
@@ -238,14 +243,19 @@ async fn envelope_inner(
     for item in &envelope.items {
         match item.kind.as_str() {
             "event" => {
-                let id = header_id.clone().or_else(|| payload_event_id(item.payload));
-                match id {
-                    Some(id)
-                        if serde_json::from_slice::<Value>(item.payload)
-                            .is_ok_and(|v| v.is_object()) =>
-                    {
-                        event = Some((id, item.payload));
-                    }
+                // Parsed once, here: the store groups it and the event store copies it.
+                let parsed = serde_json::from_slice::<Value>(item.payload)
+                    .ok()
+                    .filter(Value::is_object);
+                let id = header_id.clone().or_else(|| {
+                    parsed
+                        .as_ref()
+                        .and_then(|v| v.get("event_id"))
+                        .and_then(Value::as_str)
+                        .and_then(sentry::normalize_event_id)
+                });
+                match (id, parsed) {
+                    (Some(id), Some(parsed)) => event = Some((id, item.payload, parsed)),
                     _ => {
                         c.malformed.fetch_add(1, Ordering::Relaxed);
                     }
@@ -340,8 +350,8 @@ async fn envelope_inner(
         }
     }
     let mut answer_id = header_id;
-    if let Some((id, payload)) = event {
-        match store_event(state, project_id, &id, payload, attachments).await {
+    if let Some((id, payload, parsed)) = event {
+        match store_event(state, project_id, &id, payload, parsed, attachments).await {
             Ok(()) => answer_id = Some(id),
             Err(r) => return *r,
         }
@@ -385,12 +395,99 @@ fn check_in(payload: &[u8], now_s: i64) -> Option<issues::CheckIn> {
     })
 }
 
-/// The `event_id` inside an event payload, normalised.
-fn payload_event_id(payload: &[u8]) -> Option<String> {
-    let v: Value = serde_json::from_slice(payload).ok()?;
-    v.get("event_id")
-        .and_then(Value::as_str)
-        .and_then(sentry::normalize_event_id)
+/// A reply from the event writer: the event's issue (`None` for a duplicate), and the parsed
+/// event handed back.
+type Written = (Result<Option<i64>, String>, Value);
+
+/// Writes Sentry events in group commits: requests in flight at the same moment share one
+/// transaction (one fsync), and each is answered when it is durable.
+#[derive(Debug, Clone)]
+pub struct EventWriter {
+    queue: tokio::sync::mpsc::Sender<(issues::NewEvent, tokio::sync::oneshot::Sender<Written>)>,
+}
+
+/// The most events one group commit takes.
+const GROUP: usize = 64;
+
+impl EventWriter {
+    /// The writer, and its task (which ends when every handle is dropped).
+    pub fn start(store: Arc<issues::IssueStore>) -> (EventWriter, tokio::task::JoinHandle<()>) {
+        let (queue, mut rx) = tokio::sync::mpsc::channel::<(
+            issues::NewEvent,
+            tokio::sync::oneshot::Sender<Written>,
+        )>(1024);
+        let task = tokio::spawn(async move {
+            while let Some(first) = rx.recv().await {
+                let mut batch = vec![first];
+                while batch.len() < GROUP {
+                    match rx.try_recv() {
+                        Ok(next) => batch.push(next),
+                        Err(_) => break,
+                    }
+                }
+                let (events, replies): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
+                let store = Arc::clone(&store);
+                let written = tokio::task::spawn_blocking(move || {
+                    let result = store.add_events(&events);
+                    (result, events)
+                })
+                .await;
+                match written {
+                    Ok((result, events)) => {
+                        let ids: Vec<Result<Option<i64>, String>> = match result {
+                            Ok(ids) => ids.into_iter().map(Ok).collect(),
+                            Err(e) => vec![Err(e.to_string()); replies.len()],
+                        };
+                        for ((reply, id), e) in replies.into_iter().zip(ids).zip(events) {
+                            let _ = reply.send((id, e.event));
+                        }
+                    }
+                    Err(e) => {
+                        for reply in replies {
+                            let _ = reply.send((Err(e.to_string()), Value::Null));
+                        }
+                    }
+                }
+            }
+        });
+        (EventWriter { queue }, task)
+    }
+
+    async fn write(&self, event: issues::NewEvent) -> Written {
+        let stopped = || (Err("the event writer has stopped".to_owned()), Value::Null);
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        if self.queue.send((event, reply)).await.is_err() {
+            return stopped();
+        }
+        answer.await.unwrap_or_else(|_| stopped())
+    }
+}
+
+/// Copies of error events for the event store, written in batches after the answers; when
+/// the queue is full a copy is dropped and counted (the issue keeps the event).
+pub fn start_copies(
+    events: Arc<::events::EventStore>,
+) -> (
+    tokio::sync::mpsc::Sender<model::LogEvent>,
+    tokio::task::JoinHandle<()>,
+) {
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<model::LogEvent>(4096);
+    let task = tokio::spawn(async move {
+        while let Some(first) = rx.recv().await {
+            let mut batch = vec![first];
+            while batch.len() < 1024 {
+                match rx.try_recv() {
+                    Ok(next) => batch.push(next),
+                    Err(_) => break,
+                }
+            }
+            let events = Arc::clone(&events);
+            if let Ok(Err(e)) = tokio::task::spawn_blocking(move || events.add(batch)).await {
+                tracing::warn!(error = %e, "could not add Sentry events to the event store");
+            }
+        }
+    });
+    (tx, task)
 }
 
 async fn store_event(
@@ -398,48 +495,46 @@ async fn store_event(
     project_id: i64,
     id: &str,
     payload: &[u8],
+    parsed: Value,
     attachments: Vec<issues::Attachment>,
 ) -> Result<(), Box<Response>> {
-    let store = Arc::clone(&state.issues);
-    let received_at = state.clock.now().as_secs();
-    let id_owned = id.to_owned();
-    let payload = payload.to_vec();
-    let copy = payload.clone();
     let n_attachments = attachments.len() as u64;
-    let added = tokio::task::spawn_blocking(move || {
-        store.add_event(project_id, &id_owned, received_at, &payload, &attachments)
-    })
-    .await;
+    let (added, parsed) = state
+        .sentry_writer
+        .write(issues::NewEvent {
+            project_id,
+            event_id: id.to_owned(),
+            received_at: state.clock.now().as_secs(),
+            payload: payload.to_vec(),
+            event: parsed,
+            attachments,
+        })
+        .await;
     let c = &state.sentry;
     match added {
-        Ok(Ok(Some(issue_id))) => {
+        Ok(Some(issue_id)) => {
             c.events.fetch_add(1, Ordering::Relaxed);
             c.attachments.fetch_add(n_attachments, Ordering::Relaxed);
-            // Also in the event store, beside the user's other events.
-            let event: Value = serde_json::from_slice(&copy).unwrap_or(Value::Null);
+            // Also in the event store, beside the user's other events: derived from the stored
+            // event, so it is written after the answer, in batches.
             let log = issues::normalize::log_event(
-                &event,
+                &parsed,
                 project_id,
                 issue_id,
                 id,
                 state.clock.now().as_nanos(),
             );
-            let events = Arc::clone(&state.events);
-            if let Ok(Err(e)) = tokio::task::spawn_blocking(move || events.add(vec![log])).await {
-                tracing::warn!(error = %e, "could not add a Sentry event to the event store");
+            if state.sentry_copies.try_send(log).is_err() {
+                c.copies_dropped.fetch_add(1, Ordering::Relaxed);
             }
             Ok(())
         }
-        Ok(Ok(None)) => {
+        Ok(None) => {
             c.duplicates.fetch_add(1, Ordering::Relaxed);
             Ok(())
         }
-        Ok(Err(e)) => {
-            tracing::error!(error = %e, "could not store a Sentry event");
-            Err(Box::new(retry_later()))
-        }
         Err(e) => {
-            tracing::error!(error = %e, "storing a Sentry event failed");
+            tracing::error!(error = %e, "could not store a Sentry event");
             Err(Box::new(retry_later()))
         }
     }
@@ -486,16 +581,23 @@ async fn store(
             return *r;
         }
     };
-    let Ok(Value::Object(_)) = serde_json::from_slice::<Value>(&body) else {
-        state.sentry.refused.fetch_add(1, Ordering::Relaxed);
-        return detail(StatusCode::BAD_REQUEST, "the event is not a JSON object");
+    let parsed = match serde_json::from_slice::<Value>(&body) {
+        Ok(v @ Value::Object(_)) => v,
+        _ => {
+            state.sentry.refused.fetch_add(1, Ordering::Relaxed);
+            return detail(StatusCode::BAD_REQUEST, "the event is not a JSON object");
+        }
     };
-    let id = payload_event_id(&body).unwrap_or_else(|| {
-        let mut raw = [0u8; 16];
-        crate::auth::secrets::fill_random(&mut raw);
-        hex::encode(raw)
-    });
-    match store_event(&state, project_id, &id, &body, Vec::new()).await {
+    let id = parsed
+        .get("event_id")
+        .and_then(Value::as_str)
+        .and_then(sentry::normalize_event_id)
+        .unwrap_or_else(|| {
+            let mut raw = [0u8; 16];
+            crate::auth::secrets::fill_random(&mut raw);
+            hex::encode(raw)
+        });
+    match store_event(&state, project_id, &id, &body, parsed, Vec::new()).await {
         Ok(()) => {
             let mut answer = Json(json!({ "id": id })).into_response();
             refuse_categories(&mut answer, &refused);

@@ -192,7 +192,14 @@ async fn the_python_sdk_sends_events_logs_and_attachments() {
             .unwrap()
             .trim_start_matches('=')
     );
-    let errors = server.get_json(&url).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let errors = loop {
+        let errors = server.get_json(&url).await;
+        if errors["total"] == 2 || std::time::Instant::now() > deadline {
+            break errors;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
     assert_eq!(errors["total"], 2, "{errors}");
     assert_eq!(
         errors["events"][0]["message"],
@@ -717,5 +724,78 @@ async fn every_capture_under_every_encoding_is_accepted() {
     assert!(
         metrics.contains("sightline_sentry_items_malformed_total 0"),
         "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn the_node_sdk_also_holds_back_what_we_refuse() {
+    let server = start_server().await;
+    let p = project(&server).await;
+    let project_id = p["id"].as_i64().unwrap();
+    let key = p["keys"][0]["public_key"].as_str().unwrap().to_owned();
+    let dsn = format!("http://{key}@{}/{project_id}", server.http);
+    let run = |dsn: String| async move {
+        let (code, output) = tokio::task::spawn_blocking(move || {
+            crate::peers::run_node(
+                "sentry_node.js",
+                &json!({"dsn": dsn, "scenario": "backoff"}),
+            )
+        })
+        .await
+        .unwrap();
+        assert_eq!(code, Some(0), "{output}");
+    };
+    run(dsn.clone()).await;
+    let metrics = server.metrics().await;
+    assert_eq!(counter(&metrics, "sightline_sentry_events_total"), 2);
+    assert_eq!(
+        counter(&metrics, "sightline_sentry_items_dropped_total"),
+        0,
+        "spans held back"
+    );
+    server
+        .client
+        .patch(server.url(&format!("/api/v1/projects/{project_id}")))
+        .bearer_auth(&server.admin_token)
+        .json(&json!({"refused_categories": []}))
+        .send()
+        .await
+        .unwrap();
+    run(dsn).await;
+    let metrics = server.metrics().await;
+    assert_eq!(counter(&metrics, "sightline_sentry_events_total"), 4);
+    assert!(
+        counter(&metrics, "sightline_sentry_items_dropped_total") >= 1,
+        "spans sent once allowed"
+    );
+}
+
+#[tokio::test]
+async fn a_dsn_with_a_path_prefix_works_when_the_proxy_keeps_it() {
+    let clock = std::sync::Arc::new(model::SystemClock);
+    let server = server::testkit::start_server_with(clock, |c| {
+        c.http.public_url = Some("https://errors.example.com/visibility".into());
+    })
+    .await;
+    let p = project(&server).await;
+    let dsn = wire::sentry::Dsn::parse(p["dsn"].as_str().unwrap()).unwrap();
+    assert_eq!(dsn.path_prefix, "/visibility");
+    // What the SDK posts to, with this server's address for the proxy's host.
+    let path = format!("/visibility/api/{}/envelope/", dsn.project_id);
+    let r = server
+        .client
+        .post(server.url(&path))
+        .header(
+            "X-Sentry-Auth",
+            format!("Sentry sentry_key={}", dsn.public_key),
+        )
+        .body(ENVELOPE)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["id"],
+        "9ec79c33ec9942ab8353589fcb2e04dc"
     );
 }
