@@ -193,6 +193,9 @@ pub struct IssueFilter {
     pub query: Option<String>,
     /// `last_seen` (default), `first_seen`, `events` or `users`; newest or largest first.
     pub sort: Option<String>,
+    /// Issues with an event in this environment, or of this release.
+    pub environment: Option<String>,
+    pub release: Option<String>,
     pub limit: usize,
 }
 
@@ -395,6 +398,10 @@ impl IssueStore {
         let sql = format!(
             "SELECT {ISSUE_COLUMNS} FROM issues i
              WHERE (?1 IS NULL OR project_id = ?1) AND (?2 IS NULL OR status = ?2)
+               AND (?3 IS NULL OR EXISTS (SELECT 1 FROM issue_tags t WHERE t.issue_id = i.id
+                    AND t.key = 'environment' AND t.value = ?3))
+               AND (?4 IS NULL OR EXISTS (SELECT 1 FROM issue_tags t WHERE t.issue_id = i.id
+                    AND t.key = 'release' AND t.value = ?4))
              ORDER BY {order}, id DESC"
         );
         let mut stmt = conn.prepare(&sql)?;
@@ -405,7 +412,15 @@ impl IssueStore {
             .split_whitespace()
             .map(str::to_lowercase)
             .collect();
-        let rows = stmt.query_map(params![filter.project_id, filter.status], issue_of)?;
+        let rows = stmt.query_map(
+            params![
+                filter.project_id,
+                filter.status,
+                filter.environment,
+                filter.release
+            ],
+            issue_of,
+        )?;
         let mut out = Vec::new();
         for row in rows {
             let issue = row?;
@@ -1157,6 +1172,17 @@ mod tests {
             })
             .unwrap_or_default();
         assert_eq!(by_events.len(), 1);
+        let of_release = |r: &str| {
+            store
+                .issues(&IssueFilter {
+                    release: Some(r.into()),
+                    limit: 10,
+                    ..IssueFilter::default()
+                })
+                .unwrap_or_default()
+                .len()
+        };
+        assert_eq!((of_release("1.0"), of_release("9.9")), (1, 0));
         assert_eq!(
             store.issue_events(timeout.id, 10).map(|e| e.len()).ok(),
             Some(3)

@@ -1,5 +1,6 @@
 //! Issues over the API (any signed-in caller):
-//! - `GET /api/v1/issues?project=&status=&query=&sort=&limit=`: issues, newest seen first, or
+//! - `GET /api/v1/issues?project=&status=&environment=&release=&query=&sort=&limit=`: issues,
+//!   newest seen first, or
 //!   by `first_seen`, `events`, `users`; `query` words must all be in the title;
 //! - `GET /api/v1/issues/{id}`: one issue, with the rule and components that grouped it, its
 //!   state changes, events per hour for 14 days, and its top tag values;
@@ -34,6 +35,8 @@ struct ListQuery {
     status: Option<String>,
     query: Option<String>,
     sort: Option<String>,
+    environment: Option<String>,
+    release: Option<String>,
     limit: Option<usize>,
 }
 
@@ -63,6 +66,8 @@ async fn list(
         status: q.status,
         query: q.query,
         sort: q.sort,
+        environment: q.environment,
+        release: q.release,
         limit: q.limit.unwrap_or(100).clamp(1, 1000),
     };
     let store = Arc::clone(&state.issues);

@@ -141,6 +141,18 @@ async fn the_python_sdk_sends_events_logs_and_attachments() {
         ))
         .await;
     assert_eq!(found["issues"].as_array().unwrap().len(), 1);
+    let in_production = server
+        .get_json(&format!(
+            "/api/v1/issues?project={project_id}&environment=production&release=shop@1.4.0"
+        ))
+        .await;
+    assert_eq!(in_production["issues"].as_array().unwrap().len(), 6);
+    let elsewhere = server
+        .get_json(&format!(
+            "/api/v1/issues?project={project_id}&environment=staging"
+        ))
+        .await;
+    assert!(elsewhere["issues"].as_array().unwrap().is_empty());
     // The chain groups by cause and effect; the WSGI error carries its request.
     let chained = issues
         .iter()
