@@ -360,6 +360,20 @@ async fn credentials_encodings_and_bad_input() {
     assert_eq!(r.status(), 400);
 }
 
+/// Sets a project's refused categories over the API; returns the status.
+async fn refuse(server: &TestServer, project_id: i64, categories: Value) -> u16 {
+    server
+        .client
+        .patch(server.url(&format!("/api/v1/projects/{project_id}")))
+        .bearer_auth(&server.admin_token)
+        .json(&json!({ "refused_categories": categories }))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
 /// The sightline_sentry_* counter `name`.
 fn counter(metrics: &str, name: &str) -> u64 {
     metrics
@@ -416,15 +430,7 @@ async fn the_rate_limit_header_makes_the_sdk_hold_back_what_we_refuse() {
     );
 
     // With nothing refused, the same program sends its transaction.
-    let cleared = server
-        .client
-        .patch(server.url(&format!("/api/v1/projects/{project_id}")))
-        .bearer_auth(&server.admin_token)
-        .json(&json!({"refused_categories": []}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(cleared.status(), 200);
+    assert_eq!(refuse(&server, project_id, json!([])).await, 200);
     run(dsn).await;
     let metrics = server.metrics().await;
     assert_eq!(counter(&metrics, "sightline_sentry_events_total"), 5);
@@ -433,15 +439,10 @@ async fn the_rate_limit_header_makes_the_sdk_hold_back_what_we_refuse() {
         1,
         "the transaction came"
     );
-    let bad = server
-        .client
-        .patch(server.url(&format!("/api/v1/projects/{project_id}")))
-        .bearer_auth(&server.admin_token)
-        .json(&json!({"refused_categories": ["no such;thing"]}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(bad.status(), 400);
+    assert_eq!(
+        refuse(&server, project_id, json!(["no such;thing"])).await,
+        400
+    );
 }
 
 #[tokio::test]
@@ -765,14 +766,7 @@ async fn the_node_sdk_also_holds_back_what_we_refuse() {
         0,
         "spans held back"
     );
-    server
-        .client
-        .patch(server.url(&format!("/api/v1/projects/{project_id}")))
-        .bearer_auth(&server.admin_token)
-        .json(&json!({"refused_categories": []}))
-        .send()
-        .await
-        .unwrap();
+    assert_eq!(refuse(&server, project_id, json!([])).await, 200);
     run(dsn).await;
     let metrics = server.metrics().await;
     assert_eq!(counter(&metrics, "sightline_sentry_events_total"), 4);
