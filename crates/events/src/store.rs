@@ -82,6 +82,19 @@ struct Partition {
     pending: std::sync::atomic::AtomicU64,
 }
 
+impl Partition {
+    /// Adds a document to the writer; searchable after the next commit.
+    fn index(&self, doc: TantivyDocument) -> Result<()> {
+        self.writer
+            .lock()
+            .map_err(|_| EventsError::Poisoned)?
+            .add_document(doc)?;
+        self.pending
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Ok(())
+    }
+}
+
 /// The event store. Cheap to share behind an `Arc`; every method takes `&self`.
 pub struct EventStore {
     dir: PathBuf,
@@ -230,15 +243,7 @@ impl EventStore {
                 let mut known = partition.paths.lock().map_err(|_| EventsError::Poisoned)?;
                 paths("", &event.fields, &mut known);
                 drop(known);
-                let doc = store.document(event);
-                partition
-                    .writer
-                    .lock()
-                    .map_err(|_| EventsError::Poisoned)?
-                    .add_document(doc)?;
-                partition
-                    .pending
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                partition.index(store.document(event))?;
             }
         }
         store.commit()?;
@@ -385,15 +390,7 @@ impl EventStore {
             }
         }
         for (event, partition) in accepted {
-            let doc = self.document(event);
-            partition
-                .writer
-                .lock()
-                .map_err(|_| EventsError::Poisoned)?
-                .add_document(doc)?;
-            partition
-                .pending
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            partition.index(self.document(event))?;
         }
         // Released only now: a commit must never seal a generation the indexes do not hold.
         drop(wal);
