@@ -246,6 +246,8 @@ impl IssueStore {
         let mut conn = Connection::open(path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
+        // Every event runs the same dozen statements: parse them once.
+        conn.set_prepared_statement_cache_capacity(64);
         let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
         for (i, sql) in MIGRATIONS
             .iter()
@@ -330,22 +332,24 @@ impl IssueStore {
         attachments: &[Attachment],
     ) -> Result<Option<i64>> {
         let mut issue = None;
-        let added = tx.execute(
-            "INSERT OR IGNORE INTO events (project_id, event_id, received_at, payload)
+        let added = tx
+            .prepare_cached(
+                "INSERT OR IGNORE INTO events (project_id, event_id, received_at, payload)
              VALUES (?1, ?2, ?3, ?4)",
-            params![project_id, event_id, received_at, payload],
-        )? == 1;
+            )?
+            .execute(params![project_id, event_id, received_at, payload])?
+            == 1;
         if added {
             let issue_id = upsert_issue(tx, project_id, received_at, event)?;
             issue = Some(issue_id);
-            tx.execute(
+            tx.prepare_cached(
                 "UPDATE events SET issue_id = ?1 WHERE project_id = ?2 AND event_id = ?3",
-                params![issue_id, project_id, event_id],
-            )?;
+            )?
+            .execute(params![issue_id, project_id, event_id])?;
             // Bounded samples: the issue's first event and its newest ones (and their
             // attachments); the counters keep counting every event.
             let victims: Vec<String> = tx
-                .prepare(
+                .prepare_cached(
                     "SELECT event_id FROM events WHERE issue_id = ?1 AND event_id NOT IN (
                          SELECT event_id FROM events WHERE issue_id = ?1
                          ORDER BY received_at DESC, event_id DESC LIMIT ?2)
@@ -357,30 +361,28 @@ impl IssueStore {
                 })?
                 .collect::<rusqlite::Result<_>>()?;
             for victim in &victims {
-                tx.execute(
-                    "DELETE FROM events WHERE project_id = ?1 AND event_id = ?2",
-                    params![project_id, victim],
-                )?;
-                tx.execute(
+                tx.prepare_cached("DELETE FROM events WHERE project_id = ?1 AND event_id = ?2")?
+                    .execute(params![project_id, victim])?;
+                tx.prepare_cached(
                     "DELETE FROM attachments WHERE project_id = ?1 AND event_id = ?2",
-                    params![project_id, victim],
-                )?;
+                )?
+                .execute(params![project_id, victim])?;
             }
             for (seq, a) in attachments.iter().enumerate() {
-                tx.execute(
+                tx.prepare_cached(
                     "INSERT INTO attachments
                      (project_id, event_id, seq, filename, content_type, attachment_type, data)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                    params![
-                        project_id,
-                        event_id,
-                        seq as i64,
-                        a.filename,
-                        a.content_type,
-                        a.attachment_type,
-                        a.data
-                    ],
-                )?;
+                )?
+                .execute(params![
+                    project_id,
+                    event_id,
+                    seq as i64,
+                    a.filename,
+                    a.content_type,
+                    a.attachment_type,
+                    a.data
+                ])?;
             }
         }
         Ok(issue)
@@ -446,33 +448,24 @@ impl IssueStore {
         let mut conn = self.conn.lock().map_err(|_| IssuesError::Poisoned)?;
         let tx = conn.transaction()?;
         let found: Option<(Option<String>, i64)> = tx
-            .query_row(
-                "SELECT last_release, times_seen FROM issues WHERE id = ?1",
-                params![id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
+            .prepare_cached("SELECT last_release, times_seen FROM issues WHERE id = ?1")?
+            .query_row(params![id], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?;
         let Some((last_release, times_seen)) = found else {
             return Ok(None);
         };
         let (status, detail) = match change {
             StatusChange::Unresolve => {
-                tx.execute(
-                    "UPDATE issues SET status = 'unresolved', resolved_at = NULL, resolved_release = NULL,
+                tx.prepare_cached("UPDATE issues SET status = 'unresolved', resolved_at = NULL, resolved_release = NULL,
                      resolved_in_next_release = 0, ignored_until = NULL, ignored_until_events = NULL
-                     WHERE id = ?1",
-                    params![id],
-                )?;
+                     WHERE id = ?1")?.execute(params![id])?;
                 ("unresolved", "unresolved".to_owned())
             }
             StatusChange::Resolve | StatusChange::ResolveInNextRelease => {
                 let next = matches!(change, StatusChange::ResolveInNextRelease);
-                tx.execute(
-                    "UPDATE issues SET status = 'resolved', resolved_at = ?2, resolved_release = ?3,
+                tx.prepare_cached("UPDATE issues SET status = 'resolved', resolved_at = ?2, resolved_release = ?3,
                      resolved_in_next_release = ?4, ignored_until = NULL, ignored_until_events = NULL
-                     WHERE id = ?1",
-                    params![id, at, last_release, i64::from(next)],
-                )?;
+                     WHERE id = ?1")?.execute(params![id, at, last_release, i64::from(next)])?;
                 let detail = match (next, &last_release) {
                     (true, Some(r)) => format!("resolved in the release after {r}"),
                     (true, None) => "resolved in the next release".to_owned(),
@@ -482,12 +475,9 @@ impl IssueStore {
             }
             StatusChange::Ignore { until, more_events } => {
                 let until_events = more_events.map(|n| times_seen + n.max(1));
-                tx.execute(
-                    "UPDATE issues SET status = 'ignored', ignored_until = ?2, ignored_until_events = ?3,
+                tx.prepare_cached("UPDATE issues SET status = 'ignored', ignored_until = ?2, ignored_until_events = ?3,
                      resolved_at = NULL, resolved_release = NULL, resolved_in_next_release = 0
-                     WHERE id = ?1",
-                    params![id, until, until_events],
-                )?;
+                     WHERE id = ?1")?.execute(params![id, until, until_events])?;
                 let detail = match (until, more_events) {
                     (Some(t), _) => format!("ignored until {t}"),
                     (None, Some(n)) => format!("ignored for {n} more events"),
@@ -741,11 +731,8 @@ fn release_seq(
     release: &str,
 ) -> Result<Option<i64>> {
     Ok(tx
-        .query_row(
-            "SELECT seq FROM releases WHERE project_id = ?1 AND release = ?2",
-            params![project_id, release],
-            |r| r.get(0),
-        )
+        .prepare_cached("SELECT seq FROM releases WHERE project_id = ?1 AND release = ?2")?
+        .query_row(params![project_id, release], |r| r.get(0))
         .optional()?)
 }
 
@@ -757,10 +744,10 @@ fn record(
     detail: &str,
     by: Option<&str>,
 ) -> Result<()> {
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO issue_changes (issue_id, at, status, detail, by) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![issue_id, at, status, detail, by],
-    )?;
+    )?
+    .execute(params![issue_id, at, status, detail, by])?;
     Ok(())
 }
 
@@ -785,11 +772,12 @@ fn wake(
     release: Option<&str>,
     event: &serde_json::Value,
 ) -> Result<()> {
-    let state: IssueState = tx.query_row(
-        "SELECT status, resolved_at, resolved_release, resolved_in_next_release, ignored_until,
+    let state: IssueState = tx
+        .prepare_cached(
+            "SELECT status, resolved_at, resolved_release, resolved_in_next_release, ignored_until,
          ignored_until_events, times_seen FROM issues WHERE id = ?1",
-        params![id],
-        |r| {
+        )?
+        .query_row(params![id], |r| {
             Ok(IssueState {
                 status: r.get(0)?,
                 resolved_at: r.get(1)?,
@@ -799,8 +787,7 @@ fn wake(
                 until_events: r.get(5)?,
                 times_seen: r.get(6)?,
             })
-        },
-    )?;
+        })?;
     let IssueState {
         status,
         resolved_at,
@@ -835,11 +822,11 @@ fn wake(
                 _ => true,
             };
             if regresses {
-                tx.execute(
+                tx.prepare_cached(
                     "UPDATE issues SET status = 'unresolved', resolved_at = NULL,
                      resolved_release = NULL, resolved_in_next_release = 0 WHERE id = ?1",
-                    params![id],
-                )?;
+                )?
+                .execute(params![id])?;
                 let detail = match release {
                     Some(r) => format!("regressed: event {event_id} in release {r}"),
                     None => format!("regressed: event {event_id}"),
@@ -851,11 +838,11 @@ fn wake(
             let time_up = until.is_some_and(|t| received_at >= t);
             let count_up = until_events.is_some_and(|n| times_seen + 1 >= n);
             if time_up || count_up {
-                tx.execute(
+                tx.prepare_cached(
                     "UPDATE issues SET status = 'unresolved', ignored_until = NULL,
                      ignored_until_events = NULL WHERE id = ?1",
-                    params![id],
-                )?;
+                )?
+                .execute(params![id])?;
                 let why = if time_up {
                     "its time passed"
                 } else {
@@ -890,39 +877,32 @@ fn upsert_issue(
         .map(str::to_owned);
     let level = crate::normalize::level(event);
     if let Some(r) = &release {
-        tx.execute(
+        tx.prepare_cached(
             "INSERT OR IGNORE INTO releases (project_id, release, first_seen, seq)
              VALUES (?1, ?2, ?3, (SELECT COUNT(*) FROM releases WHERE project_id = ?1))",
-            params![project_id, r, received_at],
-        )?;
+        )?
+        .execute(params![project_id, r, received_at])?;
     }
-    let existing: Option<i64> = tx
-        .query_row(
-            "SELECT id FROM issues WHERE project_id = ?1 AND grouping_version = ?2 AND grouping_hash = ?3",
-            params![project_id, crate::grouping::VERSION, grouping.hash],
-            |r| r.get(0),
-        )
+    let existing: Option<i64> = tx.prepare_cached("SELECT id FROM issues WHERE project_id = ?1 AND grouping_version = ?2 AND grouping_hash = ?3")?.query_row(params![project_id, crate::grouping::VERSION, grouping.hash], |r| r.get(0))
         .optional()?;
     let id = match existing {
         Some(id) => {
             wake(tx, id, project_id, received_at, release.as_deref(), event)?;
-            tx.execute(
+            tx.prepare_cached(
                 "UPDATE issues SET last_seen = MAX(last_seen, ?2), times_seen = times_seen + 1,
                  last_release = COALESCE(?3, last_release), level = ?4,
                  first_release = COALESCE(first_release, ?3)
                  WHERE id = ?1",
-                params![id, received_at, release, level],
-            )?;
+            )?
+            .execute(params![id, received_at, release, level])?;
             id
         }
         None => {
             let components =
                 serde_json::to_string(&grouping.components).unwrap_or_else(|_| "[]".into());
-            tx.execute(
-                "INSERT INTO issues (project_id, grouping_version, grouping_hash, rule, components,
+            tx.prepare_cached("INSERT INTO issues (project_id, grouping_version, grouping_hash, rule, components,
                  title, culprit, level, first_seen, last_seen, times_seen, first_release, last_release)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, 1, ?10, ?10)",
-                params![
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, 1, ?10, ?10)")?.execute(params![
                     project_id,
                     crate::grouping::VERSION,
                     grouping.hash,
@@ -933,28 +913,27 @@ fn upsert_issue(
                     level,
                     received_at,
                     release,
-                ],
-            )?;
+                ])?;
             tx.last_insert_rowid()
         }
     };
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO issue_hours (issue_id, hour, events) VALUES (?1, ?2, 1)
          ON CONFLICT (issue_id, hour) DO UPDATE SET events = events + 1",
-        params![id, received_at.div_euclid(3600) * 3600],
-    )?;
+    )?
+    .execute(params![id, received_at.div_euclid(3600) * 3600])?;
     for (key, value) in event_tags(event).into_iter().take(MAX_TAG_KEYS) {
-        tx.execute(
+        tx.prepare_cached(
             "INSERT INTO issue_tags (issue_id, key, value, events) VALUES (?1, ?2, ?3, 1)
              ON CONFLICT (issue_id, key, value) DO UPDATE SET events = events + 1",
-            params![id, key, value],
-        )?;
+        )?
+        .execute(params![id, key, value])?;
     }
     if let Some(user) = crate::normalize::user_key(event) {
-        tx.execute(
+        tx.prepare_cached(
             "INSERT OR IGNORE INTO issue_users (issue_id, user_key) VALUES (?1, ?2)",
-            params![id, user],
-        )?;
+        )?
+        .execute(params![id, user])?;
     }
     Ok(id)
 }
