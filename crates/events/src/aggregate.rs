@@ -23,6 +23,10 @@ pub const MAX_TIME_BUCKETS: i64 = 10_000;
 
 const SECOND_NS: i64 = 1_000_000_000;
 
+/// The key tantivy gives the bucket of events without a group-by field; rows show it as `null`.
+/// No sender can write it: it starts with a control character that JSON text escapes.
+const MISSING_KEY: &str = "\u{1}missing";
+
 /// A statistic of the matched events.
 #[derive(Debug, Clone, PartialEq)]
 pub enum MetricKind {
@@ -108,7 +112,8 @@ pub struct AggregateResult {
     pub rows: Vec<Row>,
     /// The metrics over every matched event.
     pub totals: Vec<Option<f64>>,
-    /// Events that had the first group-by field but fell outside its top `size` values.
+    /// Events that fell outside the first group-by field's top `size` values (events without the
+    /// field form a bucket of their own, keyed `null`, so rows plus `other` make `total`).
     pub other: u64,
 }
 
@@ -120,6 +125,26 @@ pub(crate) fn field_path(name: &str) -> String {
         name.to_owned()
     } else {
         format!("fields.{name}")
+    }
+}
+
+/// Checks that `field` has a column an aggregation can read: every field but the message (full
+/// text, indexed word by word) and the whole `fields` object. `what` is the operation, for the
+/// message.
+fn columnar(field: &str, what: &str) -> Result<(), String> {
+    match field {
+        "message" => Err(format!(
+            "cannot {what} `message`: the message is full text, indexed word by word, so it has \
+             no single value per event to group or compute on; use level, service, host or a \
+             field the senders write (such as `event`), and search the message with words"
+        )),
+        "timestamp" => Err(format!(
+            "cannot {what} `timestamp`: count over time with `| timechart` or `interval=`"
+        )),
+        "fields" | "" => Err(format!(
+            "cannot {what} the whole `fields` object; name a field inside it, such as `user.id`"
+        )),
+        _ => Ok(()),
     }
 }
 
@@ -168,6 +193,9 @@ impl Aggregate {
         if self.group_by.len() > 2 {
             return Err("group by at most two fields".into());
         }
+        for field in &self.group_by {
+            columnar(field, "group by")?;
+        }
         let mut metrics = serde_json::Map::new();
         for (i, m) in self.metrics.iter().enumerate() {
             let Some(field) = m.field.as_deref() else {
@@ -176,6 +204,7 @@ impl Aggregate {
                 }
                 continue;
             };
+            columnar(field, &format!("compute {m} on"))?;
             let field = field_path(field);
             let spec = match &m.kind {
                 MetricKind::Count => json!({"value_count": {"field": field}}),
@@ -200,6 +229,7 @@ impl Aggregate {
                 "field": field_path(field),
                 "size": size,
                 "shard_size": size.saturating_mul(2).max(100),
+                "missing": MISSING_KEY,
             }});
             if inner.as_object().is_some_and(|o| !o.is_empty()) {
                 level["aggs"] = inner;
@@ -299,7 +329,11 @@ impl Aggregate {
                 let ms = bucket.get("key").and_then(Value::as_f64).unwrap_or(0.0);
                 (Some((ms as i64).saturating_mul(1_000_000)), false)
             } else {
-                key.push(bucket.get("key").cloned().unwrap_or(Value::Null));
+                key.push(match bucket.get("key") {
+                    Some(Value::String(k)) if k == MISSING_KEY => Value::Null,
+                    Some(k) => k.clone(),
+                    None => Value::Null,
+                });
                 (time_ns, true)
             };
             let leaf = if is_time {
@@ -383,7 +417,10 @@ pub fn parse_pipe(query: &str) -> Result<Option<(String, PipeSpec)>, (usize, Str
         other => {
             return Err((
                 start,
-                format!("unknown command `{other}`; expected `stats` or `timechart`"),
+                format!(
+                    "unknown command `{other}`{}; expected `stats` or `timechart`",
+                    model::suggest::did_you_mean(other, ["stats", "timechart"])
+                ),
             ));
         }
     }
@@ -405,7 +442,7 @@ pub fn parse_pipe(query: &str) -> Result<Option<(String, PipeSpec)>, (usize, Str
                 lexer.skip_space();
                 let (_, field) = lexer
                     .field()
-                    .ok_or((lexer.pos, "expected a field name after `by`".to_owned()))?;
+                    .ok_or((at, "expected a field name after `by`".to_owned()))?;
                 spec.group_by.push(field.to_owned());
                 lexer.skip_space();
                 if !lexer.eat(',') {
@@ -478,7 +515,8 @@ pub fn parse_pipe(query: &str) -> Result<Option<(String, PipeSpec)>, (usize, Str
                 return Err((
                     at,
                     format!(
-                        "unknown function `{word}`; expected count, sum, avg, min, max, median, pNN, percentile, cardinality"
+                        "unknown function `{word}`{}; expected count, sum, avg, min, max, median, pNN, percentile or cardinality",
+                        model::suggest::did_you_mean(word, FUNCTIONS)
                     ),
                 ));
             }
@@ -507,16 +545,38 @@ pub struct PipeSpec {
     pub interval: Option<Interval>,
 }
 
-/// The byte offset of the first `|` outside quotes, if any.
-fn pipe_position(query: &str) -> Option<usize> {
+/// The names [`parse_pipe`] knows a metric by.
+const FUNCTIONS: [&str; 12] = [
+    "count",
+    "sum",
+    "avg",
+    "mean",
+    "min",
+    "max",
+    "median",
+    "percentile",
+    "cardinality",
+    "dc",
+    "distinct_count",
+    "unique",
+];
+
+/// The byte offset of the first `|` outside quotes that is not half of the `||` operator.
+pub fn pipe_position(query: &str) -> Option<usize> {
     let mut quoted = false;
     let mut escaped = false;
+    let bytes = query.as_bytes();
     for (i, c) in query.char_indices() {
         match c {
             _ if escaped => escaped = false,
             '\\' => escaped = true,
             '"' => quoted = !quoted,
-            '|' if !quoted => return Some(i),
+            '|' if !quoted => {
+                let doubled = bytes.get(i + 1) == Some(&b'|') || i > 0 && bytes[i - 1] == b'|';
+                if !doubled {
+                    return Some(i);
+                }
+            }
             _ => {}
         }
     }
@@ -641,6 +701,32 @@ mod tests {
         assert!(parse_pipe(q).unwrap_err().1.contains("needs a field"));
         let q = "x | stats count() by a, b, c";
         assert!(parse_pipe(q).unwrap_err().1.contains("at most two"));
+        // A trailing `by` is pointed at, not the metric before it.
+        let q = "| timechart count() by";
+        assert_eq!(
+            parse_pipe(q).unwrap_err(),
+            (
+                q.find("by").unwrap(),
+                "expected a field name after `by`".to_owned()
+            )
+        );
+        let (at, message) = parse_pipe("x | stats summ(amount)").unwrap_err();
+        assert_eq!(at, 10);
+        assert!(
+            message.contains("unknown function `summ`; did you mean `sum`?"),
+            "{message}"
+        );
+        let (at, message) = parse_pipe("x | stat count()").unwrap_err();
+        assert_eq!(at, 4);
+        assert!(message.contains("did you mean `stats`?"), "{message}");
+    }
+
+    #[test]
+    fn the_or_operator_is_not_a_pipe() {
+        assert_eq!(pipe_position("a || b"), None);
+        assert_eq!(pipe_position("a || b | stats count()"), Some(7));
+        assert_eq!(pipe_position("msg:\"a | b\""), None);
+        assert_eq!(pipe_position("x | stats summ(amount)"), Some(2));
     }
 
     #[test]

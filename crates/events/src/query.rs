@@ -1,7 +1,10 @@
 //! The query language: Lucene/KQL style, parsed here (so errors carry their position) and
 //! compiled to tantivy queries over the schema.
 //!
-//! - `word` and `"a phrase"` search the message (words are lower-cased tokens, as indexed);
+//! - `word` and `"a phrase"` search the message (words are lower-cased tokens, as indexed) and,
+//!   as Kibana's default field does, the whole value of `level`, `service`, `host` and every
+//!   field the sender wrote: `alice@example.com` finds her events whether she is named in the
+//!   message or only in `user.email`;
 //! - `field:value` and `field:"value"` match a field exactly; `user.email:...` is a nested path.
 //!   `level`, `service`, `host`, `message` and `timestamp` are the core fields, any other name is
 //!   a field the sender wrote (`fields.` may be written explicitly). A number or boolean value
@@ -597,8 +600,14 @@ fn target<'a>(name: &'a str, f: &Fields) -> Target<'a> {
     }
 }
 
-/// Compiles a parsed query against the schema.
-pub fn compile(node: &Node, f: &Fields) -> Result<Box<dyn Query>, QueryError> {
+/// Compiles a parsed query against the schema. `paths` are the sender field paths the
+/// partition holds: a bare word is looked for in each of them, as well as in the message and
+/// the core fields.
+pub fn compile(
+    node: &Node,
+    f: &Fields,
+    paths: &BTreeSet<String>,
+) -> Result<Box<dyn Query>, QueryError> {
     Ok(match node {
         Node::All => Box::new(AllQuery),
         Node::And(items) => {
@@ -606,10 +615,10 @@ pub fn compile(node: &Node, f: &Fields) -> Result<Box<dyn Query>, QueryError> {
             let mut positive = false;
             for item in items {
                 match item {
-                    Node::Not(inner) => clauses.push((Occur::MustNot, compile(inner, f)?)),
+                    Node::Not(inner) => clauses.push((Occur::MustNot, compile(inner, f, paths)?)),
                     other => {
                         positive = true;
-                        clauses.push((Occur::Must, compile(other, f)?));
+                        clauses.push((Occur::Must, compile(other, f, paths)?));
                     }
                 }
             }
@@ -621,19 +630,61 @@ pub fn compile(node: &Node, f: &Fields) -> Result<Box<dyn Query>, QueryError> {
         Node::Or(items) => Box::new(BooleanQuery::new(
             items
                 .iter()
-                .map(|i| Ok((Occur::Should, compile(i, f)?)))
+                .map(|i| Ok((Occur::Should, compile(i, f, paths)?)))
                 .collect::<Result<Vec<_>, QueryError>>()?,
         )),
         Node::Not(inner) => Box::new(BooleanQuery::new(vec![
             (Occur::Must, Box::new(AllQuery) as Box<dyn Query>),
-            (Occur::MustNot, compile(inner, f)?),
+            (Occur::MustNot, compile(inner, f, paths)?),
         ])),
+        Node::Leaf {
+            field: None,
+            test: test @ (Test::Word(_) | Test::Phrase(_)),
+            position,
+        } => free_text(test, *position, f, paths)?,
         Node::Leaf {
             field,
             test,
             position,
         } => compile_leaf(field.as_deref(), test, *position, f)?,
     })
+}
+
+/// A bare word or phrase, as Kibana's default field reads it: the message's words, or the
+/// whole value of `level`, `service`, `host` or any sender field (exactly, or by wildcard).
+fn free_text(
+    test: &Test,
+    position: usize,
+    f: &Fields,
+    paths: &BTreeSet<String>,
+) -> Result<Box<dyn Query>, QueryError> {
+    let mut clauses = vec![(Occur::Should, compile_leaf(None, test, position, f)?)];
+    let (Test::Word(w) | Test::Phrase(w)) = test else {
+        return Ok(clauses.remove(0).1);
+    };
+    let wildcard = matches!(test, Test::Word(_)) && has_wildcard(w);
+    for keyword in [f.level, f.service, f.host] {
+        let q = if wildcard {
+            regex(&wildcard_regex(w), keyword, position)?
+        } else {
+            Box::new(TermQuery::new(
+                Term::from_field_text(keyword, &unescape(w)),
+                IndexRecordOption::Basic,
+            ))
+        };
+        clauses.push((Occur::Should, q));
+    }
+    if wildcard && !paths.is_empty() {
+        let prefixes: Vec<String> = paths.iter().map(|p| json_regex_prefix(p)).collect();
+        let pattern = format!("(?:{}){}", prefixes.join("|"), wildcard_regex(w));
+        clauses.push((Occur::Should, regex(&pattern, f.fields, position)?));
+    } else if !wildcard {
+        let value = unescape(w);
+        for path in paths {
+            clauses.push((Occur::Should, json_exact(f, path, &value)));
+        }
+    }
+    Ok(Box::new(BooleanQuery::new(clauses)))
 }
 
 /// The analyzer the message is indexed with (tantivy's `default`).
@@ -936,6 +987,8 @@ pub struct Highlights {
     words: BTreeSet<String>,
     patterns: Vec<String>,
     pub fields: BTreeSet<String>,
+    /// Bare words and phrases, which may have matched any sender field's value.
+    free: Vec<Test>,
 }
 
 impl Highlights {
@@ -967,6 +1020,20 @@ impl Highlights {
                     );
                 }
                 None | Some("message") => match test {
+                    _ if field.is_none()
+                        && matches!(test, Test::Word(_) | Test::Phrase(_))
+                        && !self.free.contains(test) =>
+                    {
+                        self.free.push(test.clone());
+                        self.collect(
+                            &Node::Leaf {
+                                field: Some("message".into()),
+                                test: test.clone(),
+                                position: 0,
+                            },
+                            false,
+                        );
+                    }
                     Test::Word(w) if has_wildcard(w) => {
                         self.patterns.extend(wildcard_pieces(w));
                     }
@@ -984,6 +1051,24 @@ impl Highlights {
             },
             Node::Leaf { .. } => {}
         }
+    }
+
+    /// The sender fields (dotted paths) the query tested that `fields` has, and those whose
+    /// whole value a bare word or phrase matched.
+    pub fn matched_fields(
+        &self,
+        fields: &serde_json::Map<String, serde_json::Value>,
+    ) -> Vec<String> {
+        let mut out: BTreeSet<String> = self
+            .fields
+            .iter()
+            .filter(|path| wire::jsonlog::lookup(fields, path).is_some())
+            .cloned()
+            .collect();
+        if !self.free.is_empty() {
+            free_matched("", fields, &self.free, &mut out);
+        }
+        out.into_iter().collect()
     }
 
     /// Byte ranges of the message's matching words.
@@ -1005,6 +1090,30 @@ impl Highlights {
     }
 }
 
+/// Collects the paths under `prefix` whose value one of the bare `tests` matches.
+fn free_matched(
+    prefix: &str,
+    fields: &serde_json::Map<String, serde_json::Value>,
+    tests: &[Test],
+    out: &mut BTreeSet<String>,
+) {
+    for (key, value) in fields {
+        let path = if prefix.is_empty() {
+            key.clone()
+        } else {
+            format!("{prefix}.{key}")
+        };
+        match value {
+            serde_json::Value::Object(inner) => free_matched(&path, inner, tests, out),
+            other => {
+                if tests.iter().any(|t| json_matches(other, t)) {
+                    out.insert(path);
+                }
+            }
+        }
+    }
+}
+
 /// Whether an event satisfies a parsed query, evaluated in memory as the index would (for live
 /// tail, before the event is searchable).
 pub fn matches(node: &Node, event: &model::LogEvent) -> bool {
@@ -1013,7 +1122,45 @@ pub fn matches(node: &Node, event: &model::LogEvent) -> bool {
         Node::And(items) => items.iter().all(|i| matches(i, event)),
         Node::Or(items) => items.iter().any(|i| matches(i, event)),
         Node::Not(inner) => !matches(inner, event),
+        Node::Leaf {
+            field: None,
+            test: test @ (Test::Word(_) | Test::Phrase(_)),
+            ..
+        } => free_text_matches(test, event),
         Node::Leaf { field, test, .. } => leaf_matches(field.as_deref(), test, event),
+    }
+}
+
+/// [`free_text`] in memory: the message's words, or a whole core or sender field value.
+fn free_text_matches(test: &Test, event: &model::LogEvent) -> bool {
+    if leaf_matches(None, test, event) {
+        return true;
+    }
+    let (Test::Word(w) | Test::Phrase(w)) = test else {
+        return false;
+    };
+    let wildcard = matches!(test, Test::Word(_)) && has_wildcard(w);
+    let value = unescape(w);
+    let keyword = |v: &Option<String>| {
+        v.as_deref().is_some_and(|v| {
+            if wildcard {
+                glob_matches(w, v)
+            } else {
+                v == value
+            }
+        })
+    };
+    if keyword(&event.level) || keyword(&event.service) || keyword(&event.host) {
+        return true;
+    }
+    event.fields.values().any(|v| any_value_matches(v, test))
+}
+
+/// Whether any leaf value under `value` (objects walked, arrays searched) passes `test`.
+fn any_value_matches(value: &serde_json::Value, test: &Test) -> bool {
+    match value {
+        serde_json::Value::Object(map) => map.values().any(|v| any_value_matches(v, test)),
+        other => json_matches(other, test),
     }
 }
 

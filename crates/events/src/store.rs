@@ -127,6 +127,9 @@ pub struct Search {
     pub limit: usize,
     /// Oldest first instead of newest first.
     pub ascending: bool,
+    /// A page boundary: hits are at or before it (newest first) or at or after it (oldest
+    /// first), while `total` still counts the whole range.
+    pub cursor_ns: Option<i64>,
 }
 
 /// One event found, as stored, with what matched: byte ranges of the message's matching
@@ -142,7 +145,7 @@ pub struct Hit {
 pub struct SearchResult {
     /// Newest first.
     pub hits: Vec<Hit>,
-    /// How many events matched in the range.
+    /// How many events matched in the whole range, whatever the cursor.
     pub total: usize,
 }
 
@@ -463,12 +466,15 @@ impl EventStore {
             .sum())
     }
 
-    /// The search's query (checked even when no day overlaps its range), ANDed with the range.
-    fn query(&self, search: &Search) -> Result<Box<dyn Query>> {
-        self.query_over(&search.query, search.from_ns, search.until_ns)
-    }
-
-    fn query_over(&self, text: &str, from_ns: i64, until_ns: i64) -> Result<Box<dyn Query>> {
+    /// A query over one partition, ANDed with the range: compiled for its field paths, which a
+    /// bare word is also looked for in.
+    fn query_over(
+        &self,
+        parsed: &crate::query::Node,
+        partition: Option<&Partition>,
+        from_ns: i64,
+        until_ns: i64,
+    ) -> Result<Box<dyn Query>> {
         let f = &self.fields;
         // Nanosecond bounds, which cursors inside one second need.
         let range: Box<dyn Query> = Box::new(crate::query::time_range(
@@ -476,21 +482,33 @@ impl EventStore {
             Bound::Included(from_ns),
             Bound::Excluded(until_ns),
         ));
+        if *parsed == crate::query::Node::All {
+            return Ok(range);
+        }
+        let paths = match partition {
+            Some(p) => p.paths.lock().map_err(|_| EventsError::Poisoned)?.clone(),
+            None => BTreeSet::new(),
+        };
+        let compiled =
+            crate::query::compile(parsed, f, &paths).map_err(|e| EventsError::Query {
+                position: e.position,
+                message: e.message,
+            })?;
+        Ok(Box::new(BooleanQuery::new(vec![
+            (Occur::Must, range),
+            (Occur::Must, compiled),
+        ])))
+    }
+
+    /// Parses a query, and compiles it once without a partition, so an error is reported even
+    /// when no day overlaps the range.
+    fn parse_checked(&self, text: &str) -> Result<crate::query::Node> {
         let parsed = crate::query::parse(text).map_err(|e| EventsError::Query {
             position: e.position,
             message: e.message,
         })?;
-        if parsed == crate::query::Node::All {
-            return Ok(range);
-        }
-        let parsed = crate::query::compile(&parsed, f).map_err(|e| EventsError::Query {
-            position: e.position,
-            message: e.message,
-        })?;
-        Ok(Box::new(BooleanQuery::new(vec![
-            (Occur::Must, range),
-            (Occur::Must, parsed),
-        ])))
+        self.query_over(&parsed, None, 0, 1)?;
+        Ok(parsed)
     }
 
     /// The partitions a time range overlaps, newest first.
@@ -517,12 +535,15 @@ impl EventStore {
         let request_json = agg.request(interval_ns).map_err(invalid)?;
         let request: Aggregations =
             serde_json::from_value(request_json).map_err(|e| invalid(e.to_string()))?;
-        let query = self.query_over(&agg.query, agg.from_ns, agg.until_ns)?;
+        let parsed = self.parse_checked(&agg.query)?;
+        let partitions = self.partitions_over(agg.from_ns, agg.until_ns)?;
+        self.check_fields(agg, &partitions)?;
         let limits =
             || AggregationLimitsGuard::new(Some(AGGREGATION_MEMORY), Some(AGGREGATION_BUCKETS));
         let mut merged: Option<IntermediateAggregationResults> = None;
         let mut total = 0u64;
-        for p in self.partitions_over(agg.from_ns, agg.until_ns)? {
+        for p in partitions {
+            let query = self.query_over(&parsed, Some(&p), agg.from_ns, agg.until_ns)?;
             let searcher = p.reader.searcher();
             let collector = (
                 Count,
@@ -554,40 +575,90 @@ impl EventStore {
         Ok(agg.rows(total, interval_ns, &result))
     }
 
+    /// Fields an aggregation names (to group by or compute on) that no event in its range
+    /// has: an error naming the closest field that exists, rather than an empty table.
+    fn check_fields(&self, agg: &Aggregate, partitions: &[Arc<Partition>]) -> Result<()> {
+        if partitions.is_empty() {
+            return Ok(());
+        }
+        let sender_fields: Vec<&String> = agg
+            .group_by
+            .iter()
+            .chain(agg.metrics.iter().filter_map(|m| m.field.as_ref()))
+            .filter(|name| {
+                let root = name.split('.').next().unwrap_or("");
+                !CORE.contains(&root) || name.starts_with("fields.")
+            })
+            .collect();
+        if sender_fields.is_empty() {
+            return Ok(());
+        }
+        let mut known = BTreeSet::new();
+        for p in partitions {
+            known.extend(
+                p.paths
+                    .lock()
+                    .map_err(|_| EventsError::Poisoned)?
+                    .iter()
+                    .cloned(),
+            );
+        }
+        for name in sender_fields {
+            if known.contains(name.strip_prefix("fields.").unwrap_or(name)) {
+                continue;
+            }
+            let candidates = known
+                .iter()
+                .map(String::as_str)
+                .chain(["level", "service", "host"]);
+            return Err(EventsError::Aggregate {
+                message: format!(
+                    "no event in this time range has a field `{name}`{}",
+                    model::suggest::did_you_mean(name, candidates)
+                ),
+            });
+        }
+        Ok(())
+    }
+
     /// The newest `limit` events matching, across the days the range overlaps, and how many
     /// matched in all.
     pub fn search(&self, search: &Search) -> Result<SearchResult> {
-        let partitions = self.partitions_over(search.from_ns, search.until_ns)?;
-        let query = self.query(search)?;
-        let highlights = crate::query::parse(&search.query)
-            .map(|n| crate::query::Highlights::of(&n))
-            .unwrap_or_default();
+        let parsed = self.parse_checked(&search.query)?;
+        let (mut hits_from, mut hits_until) = (search.from_ns, search.until_ns);
+        match search.cursor_ns {
+            Some(c) if search.ascending => hits_from = hits_from.max(c),
+            Some(c) => hits_until = hits_until.min(c.saturating_add(1)),
+            None => {}
+        }
+        let highlights = crate::query::Highlights::of(&parsed);
         let mut hits: Vec<(i64, Hit)> = Vec::new();
         let mut total = 0;
-        for p in partitions {
+        for p in self.partitions_over(search.from_ns, search.until_ns)? {
             let searcher = p.reader.searcher();
-            let collector = (
-                Count,
-                TopDocs::with_limit(search.limit.max(1)).order_by_fast_field::<DateTime>(
+            let query = self.query_over(&parsed, Some(&p), hits_from, hits_until)?;
+            let top_docs = TopDocs::with_limit(search.limit.max(1))
+                .order_by_fast_field::<DateTime>(
                     "timestamp",
                     if search.ascending {
                         Order::Asc
                     } else {
                         Order::Desc
                     },
-                ),
-            );
-            let (count, top) = searcher.search(&query, &collector)?;
-            total += count;
+                );
+            let top = if search.cursor_ns.is_some() {
+                let whole = self.query_over(&parsed, Some(&p), search.from_ns, search.until_ns)?;
+                total += searcher.search(&whole, &Count)?;
+                searcher.search(&query, &top_docs)?
+            } else {
+                let (count, top) = searcher.search(&query, &(Count, top_docs))?;
+                total += count;
+                top
+            };
             for (_, address) in top {
                 let doc: TantivyDocument = searcher.doc(address)?;
                 let event = self.event_of(&doc);
-                let matched_fields = highlights
-                    .fields
-                    .iter()
-                    .filter(|path| wire::jsonlog::lookup(&event.fields, path).is_some())
-                    .cloned()
-                    .collect();
+                let matched_fields = highlights.matched_fields(&event.fields);
                 hits.push((
                     event.timestamp_ns,
                     Hit {

@@ -48,6 +48,7 @@ fn search(store: &EventStore, query: &str) -> (Vec<String>, usize) {
             until_ns: D0 + 2 * DAY,
             limit: 100,
             ascending: false,
+            cursor_ns: None,
         })
         .unwrap();
     (
@@ -144,11 +145,13 @@ fn events_are_found_by_every_kind_of_query() {
             until_ns: D0 + 2 * DAY,
             limit: 10,
             ascending: false,
+            cursor_ns: None,
         })
         .unwrap();
     assert_eq!(r.hits[0].event.message, "payment.succeeded");
     assert_eq!(r.hits[0].highlights, [(0, 7)]);
-    assert_eq!(r.hits[0].matched_fields, ["currency"]);
+    // `currency` was named; a bare word also matches whole field values (`event`).
+    assert_eq!(r.hits[0].matched_fields, ["currency", "event"]);
 
     // The range bounds the answer, across partitions.
     let r = store
@@ -158,6 +161,7 @@ fn events_are_found_by_every_kind_of_query() {
             until_ns: D0 + 2 * DAY,
             limit: 10,
             ascending: false,
+            cursor_ns: None,
         })
         .unwrap();
     assert_eq!(r.total, 1);
@@ -171,6 +175,7 @@ fn events_are_found_by_every_kind_of_query() {
             until_ns: D0 + DAY,
             limit: 1,
             ascending: false,
+            cursor_ns: None,
         })
         .unwrap_err();
     assert!(err.to_string().contains("invalid query"), "{err}");
@@ -335,13 +340,20 @@ fn aggregations_merge_across_days() {
         .iter()
         .map(|row| (format!("{}/{}", row.key[0], row.key[1]), row.count))
         .collect();
+    // Events without a group-by field form their own bucket, keyed null, at each level.
     assert_eq!(
         keys,
         vec![
             ("\"info\"/42".to_owned(), 2),
             ("\"info\"/8".to_owned(), 1),
+            ("null/9".to_owned(), 1),
             ("\"error\"/7".to_owned(), 1),
+            ("\"warning\"/null".to_owned(), 1),
         ]
+    );
+    assert_eq!(
+        r.rows.iter().map(|row| row.count).sum::<u64>() + r.other,
+        r.total
     );
 
     let r = aggregate(&store, "| timechart span=1d count() by level");
@@ -401,6 +413,18 @@ fn the_in_memory_matcher_agrees_with_the_index() {
         "service:shop AND NOT host:db1",
         "plan:[a TO g]",
         "missing:*",
+        // Bare words over the message and every field's whole value.
+        "alice@example.com",
+        "\"alice@example.com\"",
+        "EUR",
+        "42",
+        "web1",
+        "shop",
+        "db?",
+        "*@example.com",
+        "USD OR free",
+        "error",
+        "NOT EUR",
     ] {
         let node = events::query::parse(q).unwrap();
         let in_memory = events
@@ -409,4 +433,106 @@ fn the_in_memory_matcher_agrees_with_the_index() {
             .count();
         assert_eq!(search(&store, q).1, in_memory, "{q}");
     }
+}
+
+#[test]
+fn a_bare_word_matches_whole_field_values_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = EventStore::open(dir.path(), StoreConfig::default()).unwrap();
+    store.add(data()).unwrap();
+    store.commit().unwrap();
+    // Alice is only in a field: the message is the event name.
+    assert_eq!(search(&store, "alice@example.com").0, ["user.signed_up"]);
+    assert_eq!(search(&store, "*@example.com").1, 1);
+    assert_eq!(search(&store, "EUR").0, ["payment.succeeded"]);
+    assert_eq!(search(&store, "web1").1, 1, "the host");
+    // A field query stays exact; a bare word does not match part of a value.
+    assert_eq!(search(&store, "email:alice").1, 0);
+    assert_eq!(search(&store, "example").1, 0);
+    let r = store
+        .search(&Search {
+            query: "alice@example.com".into(),
+            from_ns: D0,
+            until_ns: D0 + 2 * DAY,
+            limit: 10,
+            ascending: false,
+            cursor_ns: None,
+        })
+        .unwrap();
+    assert_eq!(r.hits[0].matched_fields, ["email"]);
+}
+
+#[test]
+fn the_total_counts_the_whole_range_on_every_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = EventStore::open(dir.path(), StoreConfig::default()).unwrap();
+    let events: Vec<LogEvent> = (0..12)
+        .map(|i| event(D0 + i * 1_000_000_000, json!({"event": "tick", "n": i})))
+        .collect();
+    store.add(events).unwrap();
+    store.commit().unwrap();
+    let page = |cursor_ns: Option<i64>, ascending: bool| {
+        store
+            .search(&Search {
+                query: "tick".into(),
+                from_ns: D0,
+                until_ns: D0 + DAY,
+                limit: 5,
+                ascending,
+                cursor_ns,
+            })
+            .unwrap()
+    };
+    for ascending in [false, true] {
+        let mut cursor = None;
+        let mut seen = 0;
+        loop {
+            let r = page(cursor, ascending);
+            assert_eq!(r.total, 12, "the whole query's count on every page");
+            // The next page starts after the last hit (nanosecond timestamps are distinct).
+            let last = r.hits.last().map(|h| h.event.timestamp_ns);
+            seen += r.hits.len();
+            if r.hits.len() < 5 {
+                break;
+            }
+            cursor = last.map(|t| if ascending { t + 1 } else { t - 1 });
+        }
+        assert_eq!(seen, 12);
+    }
+}
+
+#[test]
+fn aggregations_explain_what_cannot_be_grouped() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = EventStore::open(dir.path(), StoreConfig::default()).unwrap();
+    store.add(data()).unwrap();
+    store.commit().unwrap();
+    let error = |pipe: &str| {
+        let (query, spec) = events::aggregate::parse_pipe(pipe).unwrap().unwrap();
+        store
+            .aggregate(&events::Aggregate {
+                query,
+                from_ns: D0,
+                until_ns: D0 + 2 * DAY,
+                metrics: spec.metrics,
+                group_by: spec.group_by,
+                size: 10,
+                interval: spec.interval,
+            })
+            .unwrap_err()
+            .to_string()
+    };
+    let by_message = error("| stats count() by message");
+    assert!(by_message.contains("full text"), "{by_message}");
+    assert!(!by_message.contains("fast field"), "{by_message}");
+    let typo = error("| stats sum(amount) by currncy");
+    assert!(
+        typo.contains(
+            "no event in this time range has a field `currncy`; did you mean `currency`?"
+        ),
+        "{typo}"
+    );
+    let typo = error("| stats sum(amout)");
+    assert!(typo.contains("did you mean `amount`?"), "{typo}");
+    assert!(error("| stats count() by timestamp").contains("timechart"));
 }

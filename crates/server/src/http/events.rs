@@ -206,12 +206,13 @@ async fn search(
     Query(q): Query<SearchQuery>,
 ) -> Result<Response, ApiError> {
     let text = q.q.clone().unwrap_or_default();
-    if text.contains('|') && aggregate::parse_pipe(&text).ok().flatten().is_some() {
+    // A pipe makes an aggregation, whose parser also reports a pipe that is wrong.
+    if aggregate::pipe_position(&text).is_some() {
         return aggregate_route(State(state), principal, Query(q))
             .await
             .map(IntoResponse::into_response);
     }
-    let (mut from_ns, mut until_ns) = range(&state, q.from.as_deref(), q.until.as_deref())?;
+    let (from_ns, until_ns) = range(&state, q.from.as_deref(), q.until.as_deref())?;
     let ascending = match q.sort.as_deref().unwrap_or("desc") {
         "desc" | "newest" => false,
         "asc" | "oldest" => true,
@@ -224,13 +225,7 @@ async fn search(
     let limit = q.limit.unwrap_or(100).clamp(1, MAX_PAGE);
     let mut skip_at: Option<(i64, usize)> = None;
     if let Some(cursor) = q.cursor.as_deref() {
-        let (ts, skip) = parse_cursor(cursor)?;
-        if ascending {
-            from_ns = from_ns.max(ts);
-        } else {
-            until_ns = until_ns.min(ts.saturating_add(1));
-        }
-        skip_at = Some((ts, skip));
+        skip_at = Some(parse_cursor(cursor)?);
     }
     let search = events::Search {
         query: text,
@@ -238,6 +233,7 @@ async fn search(
         until_ns,
         limit: limit + skip_at.map_or(0, |(_, s)| s),
         ascending,
+        cursor_ns: skip_at.map(|(ts, _)| ts),
     };
     let store = Arc::clone(&state.events);
     let result = tokio::task::spawn_blocking(move || store.search(&search))
@@ -406,23 +402,21 @@ async fn tail(
     Query(q): Query<TailQuery>,
 ) -> Result<Response, ApiError> {
     let text = q.q.unwrap_or_default();
+    if let Some(p) = aggregate::pipe_position(&text) {
+        return Err(ApiError::bad_query(
+            "a tail streams events; it takes no pipe",
+            p,
+        ));
+    }
     let node = events::query::parse(&text).map_err(|e| {
         ApiError::bad_query(
             format!("invalid query at position {}: {}", e.position, e.message),
             e.position,
         )
     })?;
-    if let Some(p) = text.find('|')
-        && aggregate::parse_pipe(&text).ok().flatten().is_some()
-    {
-        return Err(ApiError::bad_query(
-            "a tail streams events; it takes no pipe",
-            p,
-        ));
-    }
     // Compiling checks the query the way a search would (a range on the message, …).
     let fields = events::schema::Fields::new();
-    events::query::compile(&node, &fields).map_err(|e| {
+    events::query::compile(&node, &fields, &Default::default()).map_err(|e| {
         ApiError::bad_query(
             format!("invalid query at position {}: {}", e.position, e.message),
             e.position,
