@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """Python's own logging.handlers.SysLogHandler sending to Sightline over UDP and TCP.
 
-Reads {"host", "port", "transport": "udp"|"tcp", "tag"} on stdin; logs two records; prints {}.
+Reads {"host", "port", "transport": "udp"|"tcp", "tag"} on stdin; logs two records with a
+`tag[pid]: ` prefix, as Python's documentation shows a formatter adding one; prints {"pid"}.
 """
 import json
 import logging
 import logging.handlers
+import os
 import socket
 import sys
 
@@ -19,12 +21,12 @@ def main():
         logger.setLevel(logging.DEBUG)
         handler = logging.handlers.SysLogHandler(address=(cfg["host"], cfg["port"]), socktype=socktype,
                                                  facility=logging.handlers.SysLogHandler.LOG_LOCAL3)
-        handler.setFormatter(logging.Formatter(f"{cfg['tag']} %(name)s %(message)s"))
+        handler.setFormatter(logging.Formatter(f"{cfg['tag']}[%(process)d]: %(name)s %(message)s"))
         logger.addHandler(handler)
         logger.info("user alice@example.com logged in over %s", name)
         logger.error("payment failed over %s", name)
         handler.close()
-    json.dump({}, sys.stdout)
+    json.dump({"pid": os.getpid()}, sys.stdout)
 
 
 if __name__ == "__main__":

@@ -234,14 +234,15 @@ pub fn from_syslog(
             fields.insert("facility".into(), Value::from(f));
         }
     }
-    for (key, value) in [
-        ("appname", &m.app_name),
-        ("procid", &m.proc_id),
-        ("msgid", &m.msg_id),
-    ] {
-        if let Some(v) = value {
-            fields.insert(key.into(), Value::from(v.as_str()));
-        }
+    // The program is the event's service; its process id is `pid`, a number when it is one.
+    if let Some(pid) = &m.proc_id {
+        let value = pid
+            .parse::<u64>()
+            .map_or(Value::from(pid.as_str()), Value::from);
+        fields.insert("pid".into(), value);
+    }
+    if let Some(msgid) = &m.msg_id {
+        fields.insert("msgid".into(), Value::from(msgid.as_str()));
     }
     if !m.structured_data.is_empty() {
         let mut sd = Map::new();

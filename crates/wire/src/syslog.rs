@@ -12,8 +12,9 @@
 //!   absent), structured data (`[id k="v" …]…`, with `\"`, `\\` and `\]` unescaped), then the
 //!   message, without its BOM and one trailing newline;
 //! - otherwise RFC 3164: `<PRI>` then an optional `Mmm dd hh:mm:ss` or RFC 3339 timestamp, and
-//!   when there is a timestamp, the host and a `tag[pid]:` (colon optional); without one, the
-//!   rest is the message (`<14>hello` from Python);
+//!   when there is a timestamp, the host and a `tag[pid]:` (colon optional); without one (as
+//!   Python's `SysLogHandler` sends), a leading `tag[pid]: ` or `tag: ` (colon required) and
+//!   the message (`<14>shop-worker[4242]: hello`), or only the message (`<14>hello`);
 //! - without `<PRI>`, the whole text is the message.
 //!
 //! A 3164 timestamp has no year and no zone: it comes back as [`Timestamp::Local`] for the
@@ -379,7 +380,16 @@ fn rfc3164(priority: u8, text: &str) -> Message {
         }
     };
     if timestamp.is_none() {
-        return Message::plain(Format::Rfc3164, Some(priority), strip_bom(text));
+        // Python's SysLogHandler sends no time and no host, and a tag only if the formatter
+        // writes one (`app[pid]: message`).
+        let text = strip_bom(text);
+        let Some((app, pid, message)) = bare_tag(text) else {
+            return Message::plain(Format::Rfc3164, Some(priority), text);
+        };
+        let mut m = Message::plain(Format::Rfc3164, Some(priority), message);
+        m.app_name = Some(app.to_owned());
+        m.proc_id = pid.map(str::to_owned);
+        return m;
     }
     let (host, rest) = token(after.trim_start_matches(' '));
     let (app_name, proc_id, message) = tag(rest);
@@ -427,6 +437,25 @@ fn bsd_timestamp(text: &str) -> Option<(Timestamp, &str)> {
         },
         rest,
     ))
+}
+
+/// A tag at the very start of a message that has no time or host: `app[pid]: ` or `app: `,
+/// the colon required so a plain sentence is not read as one. The name is what programs are
+/// called (letters, digits, `-_./`, at most 48).
+fn bare_tag(text: &str) -> Option<(&str, Option<&str>, &str)> {
+    let (word, rest) = text.split_once(' ').unwrap_or((text, ""));
+    let word = word.strip_suffix(':')?;
+    let (app, pid) = match word.split_once('[') {
+        Some((app, pid)) => {
+            let pid = pid.strip_suffix(']')?;
+            (!pid.is_empty() && pid.bytes().all(|b| b.is_ascii_alphanumeric())).then_some(())?;
+            (app, Some(pid))
+        }
+        None => (word, None),
+    };
+    let program = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'/');
+    (!app.is_empty() && app.len() <= 48 && app.bytes().all(program)).then_some(())?;
+    Some((app, pid, rest))
 }
 
 /// A 3164 tag: `app[pid]:`, `app:`, `app[pid]` or `app`, then the message.

@@ -25,7 +25,7 @@ async fn logs(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|t| t.starts_with("application/json"));
-    let received_ns = state.clock.now().as_secs().saturating_mul(1_000_000_000);
+    let received_ns = state.clock.now().as_nanos();
     let body = match super::body::decoded(
         &headers,
         body,

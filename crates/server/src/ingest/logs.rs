@@ -74,7 +74,7 @@ pub struct LogsContext {
 
 impl LogsContext {
     fn now_ns(&self) -> i64 {
-        self.clock.now().as_secs().saturating_mul(1_000_000_000)
+        self.clock.now().as_nanos()
     }
 
     /// The zone's offset from UTC now, in seconds.

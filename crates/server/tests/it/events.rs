@@ -155,7 +155,7 @@ async fn python_syslog_handler_over_udp_and_tcp() {
     let udp = server.addr(server::ListenerKind::SyslogUdp);
     let tcp = server.addr(server::ListenerKind::SyslogTcp);
     for (addr, transport) in [(udp, "udp"), (tcp, "tcp")] {
-        let doc = serde_json::json!({"host": "127.0.0.1", "port": addr.port(), "transport": transport, "tag": "shop"});
+        let doc = serde_json::json!({"host": "127.0.0.1", "port": addr.port(), "transport": transport, "tag": "shop-worker"});
         // SysLogHandler's TCP messages end with NUL and nothing else; its UDP ones too.
         let out =
             tokio::task::spawn_blocking(move || crate::peers::run_python("syslog_sender.py", &doc))
@@ -182,6 +182,27 @@ async fn python_syslog_handler_over_udp_and_tcp() {
             error["host"], "127.0.0.1",
             "no host in the message: the sender's address"
         );
+        // The formatter's `shop-worker[pid]:` tag is the program and its process id.
+        assert_eq!(error["service"], "shop-worker", "{error}");
+        assert_eq!(error["fields"]["pid"], out["pid"], "{error}");
+        assert_eq!(
+            error["message"],
+            format!("sender.{transport} payment failed over {transport}")
+        );
+        // No time in the message: stamped at receipt, to the nanosecond, not the second.
+        let stamped = error["timestamp_ns"].as_i64().unwrap();
+        let both: Vec<i64> = found["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["timestamp_ns"].as_i64().unwrap())
+            .collect();
+        assert!(
+            both.iter().any(|ns| ns % 1_000_000_000 != 0),
+            "receipt times carry sub-second precision: {both:?}"
+        );
+        let now = jiff::Timestamp::now().as_nanosecond() as i64;
+        assert!((now - stamped).abs() < 60_000_000_000, "{stamped} vs {now}");
     }
     let metrics = server.metrics().await;
     server::testkit::assert_listener_telemetry(
@@ -219,9 +240,10 @@ async fn json_lines_and_framed_syslog_over_tcp() {
     assert_eq!(all["total"], 1, "{all}");
     assert_eq!(all["events"][0]["service"], "myapp");
     let sshd = server
-        .get_json("/api/v1/events/search?from=0&q=appname:sshd")
+        .get_json("/api/v1/events/search?from=0&q=service:sshd")
         .await;
     assert_eq!(sshd["events"][0]["host"], "web02");
+    assert_eq!(sshd["events"][0]["fields"]["pid"], 99, "{sshd}");
     let metrics = server.metrics().await;
     assert!(
         metrics.contains("sightline_listener_parse_errors_total{listener=\"json_lines_tcp\"} 1"),

@@ -128,7 +128,10 @@ async fn rsyslog_forwards_over_udp_tcp_and_octet_counted_tcp() {
         let e = &found["events"][0];
         assert_eq!(e["host"], "web1", "{marker}: {e}");
         assert_eq!(e["level"], level, "{marker}: {e}");
-        assert_eq!(e["fields"]["appname"], "shop", "{marker}: {e}");
+        assert_eq!(
+            e["service"], "shop",
+            "{marker}: the program is the service: {e}"
+        );
         assert_eq!(e["fields"]["facility"], "local0", "{marker}: {e}");
         assert_eq!(
             e["message"],
@@ -138,7 +141,7 @@ async fn rsyslog_forwards_over_udp_tcp_and_octet_counted_tcp() {
     }
     // The RFC 5424 path carries the process id in its own field; the timestamp is the
     // message's (to the second, as the traditional format has it), on all three.
-    assert_eq!(octet_event["events"][0]["fields"]["procid"], "4242");
+    assert_eq!(octet_event["events"][0]["fields"]["pid"], 4242);
     let sent = jiff::Timestamp::now().as_second();
     for found in [&udp_event, &tcp_event, &octet_event] {
         let ts = found["events"][0]["timestamp_ns"].as_i64().unwrap() / 1_000_000_000;

@@ -129,6 +129,31 @@ fn python_syslog_handler_over_tcp_and_udp() {
         ("second one", Some("err"))
     );
     assert!(frames[0].timestamp.is_none() && frames[0].hostname.is_none());
+    // A formatter that writes a tag, as Python's documentation suggests: the program and pid.
+    let m = parse(b"<14>shop-worker[4242]: user alice logged in").unwrap();
+    assert_eq!(
+        (
+            m.app_name.as_deref(),
+            m.proc_id.as_deref(),
+            m.message.as_str()
+        ),
+        (Some("shop-worker"), Some("4242"), "user alice logged in")
+    );
+    let m = parse(b"<14>cron: job done").unwrap();
+    assert_eq!(
+        (m.app_name.as_deref(), m.message.as_str()),
+        (Some("cron"), "job done")
+    );
+    // A sentence is not a tag: no colon right after the first word, or not a program name.
+    for plain in [
+        &b"<14>hello tcp"[..],
+        b"<14>disk is full: 95%",
+        b"<14>a b: c",
+        b"<14>[x]: y",
+    ] {
+        let m = parse(plain).unwrap();
+        assert_eq!(m.app_name, None, "{}", String::from_utf8_lossy(plain));
+    }
     let udp: Vec<&[u8]> = datagram(b"<12>udp from python\x00").collect();
     let m = parse(udp[0]).unwrap();
     assert_eq!(
