@@ -67,6 +67,7 @@ TARGETS = [
     "misc.*", "nothing.here", "slow.minutely",
     # aliasing
     "alias(servers.web1.cpu,'front')", "aliasByNode(%s,1)" % P, "aliasByNode(%s,0,-1)" % P,
+    "aliasByNode(%s,9)" % P, "aliasByNode(%s,1,9)" % P, "aliasByNode(%s,-9)" % P,
     "aliasByMetric(%s)" % P, "aliasSub(%s,'(^.*$)','\\1 A')" % P,
     "aliasSub(%s,'^servers\\.([^.]+)\\..*','host \\1')" % P,
     "aliasByTags(seriesByTag('name=disk.used'),'server','dc')",

@@ -85,6 +85,10 @@ fn alias(_: &mut Eval<'_>, _: &Call, b: &mut Bound) -> Result<Value> {
     Ok(Value::List(list))
 }
 
+/// A node past either end of the name, and not a tag, contributes an empty part, as in
+/// graphite-web: `aliasByNode(servers.*.cpu,9)` names every series `""`, and
+/// `aliasByNode(servers.*.cpu,1,9)` names them `db1.` (recorded from graphite-web 1.1.8 in the
+/// golden fixtures). Grafana shows such a series by its target instead.
 fn alias_by_node(_: &mut Eval<'_>, _: &Call, b: &mut Bound) -> Result<Value> {
     let mut list = b.list(0);
     let nodes = b.rest();
