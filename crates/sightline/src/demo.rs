@@ -3,9 +3,12 @@
 //! It simulates a small web shop: three web servers, a database host and a worker, with a
 //! daily traffic curve, noise, the odd 5xx burst, and a database disk that slowly fills. Each
 //! batch is a set of carbon plaintext lines (`path value timestamp`) sent over TCP to the
-//! carbon listener. It first backfills history (an hour by default) so graphs have a shape at
-//! once, then sends a live batch every interval until stopped. The same seed gives the same
-//! traffic. Events, errors and alerts join the demo as their listeners arrive.
+//! carbon listener, and the shop's events for the same interval (sign-ups, payments, errors,
+//! in `events`) as JSON lines to the JSON-lines listener. It first backfills history (an hour
+//! by default) so graphs have a shape at once, then sends a live batch every interval until
+//! stopped. The same seed gives the same traffic. Error issues and alerts join it later.
+
+mod events;
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -16,11 +19,40 @@ use anyhow::Context;
 use clap::Args;
 use model::{Clock, HumanDuration, SystemClock};
 
+/// What `sightline demo --help` says it sends.
+const DEMO_HELP: &str = "\
+Sends a simulated web shop's metrics to a running server's carbon listener, and its events to
+the JSON-lines listener: three web servers, a database host and a worker, with a daily traffic
+curve, noise, the odd 5xx burst and a database disk that slowly fills. It first backfills
+history (--backfill), then sends a batch every --interval until stopped (or for --duration).
+The same --seed sends the same traffic.
+
+Every batch holds 38 series:
+  app.<web-1|web-2|web-3>.requests.count       requests in the interval (summed on rollup)
+  app.<web-N>.requests.5xx.count               5xx answers in the interval (summed)
+  app.<web-N>.latency.p95                      95th percentile latency, ms (averaged)
+  servers.<host>.cpu.user, .cpu.system         CPU, percent, for web-1..3, db-1, worker-1
+  servers.<host>.loadavg.01                    one-minute load average
+  servers.<host>.memory.used_percent           memory in use, percent
+  servers.<host>.disk.root.used_percent        disk in use, percent (db-1 fills through the day)
+  shop.signups.count, shop.orders.count        sign-ups and orders in the interval (summed)
+  shop.revenue.eur.sum, shop.revenue.usd.sum   income in the interval, by currency (summed)
+
+And the events of each interval, as structlog writes them (service, level, user.email...):
+  user.signed_up       one per sign-up counted, with `plan`
+  payment.succeeded    one per order, with `amount` and `currency` (they add up to the revenue)
+  checkout.error, payment.failed   level error, during 5xx bursts
+  user.logged_in, page.viewed      alice@example.com, about every ten minutes";
+
 #[derive(Debug, Args)]
+#[command(long_about = DEMO_HELP)]
 pub(crate) struct DemoArgs {
     /// The carbon plaintext listener to send metrics to.
     #[arg(long, default_value = "127.0.0.1:2003", value_name = "ADDR")]
     carbon: SocketAddr,
+    /// The JSON-lines listener to send events to, or `off`.
+    #[arg(long, default_value = "127.0.0.1:5170", value_name = "ADDR")]
+    json_lines: String,
     /// How much history to send first, so graphs have a shape at once.
     #[arg(long, default_value = "1h", value_name = "DURATION")]
     backfill: HumanDuration,
@@ -38,24 +70,34 @@ pub(crate) struct DemoArgs {
 pub(crate) fn run(args: DemoArgs) -> anyhow::Result<()> {
     let step = args.interval.get().as_secs().max(1) as i64;
     let mut shop = Shop::new(args.seed);
-    let mut carbon = TcpStream::connect_timeout(&args.carbon, Duration::from_secs(5))
-        .with_context(|| {
-            format!(
-                "cannot reach the carbon listener at {}; is `sightline serve` running?",
-                args.carbon
-            )
-        })?;
+    let mut events = events::Events::new(args.seed);
+    let mut carbon = connect(&args.carbon.to_string(), "carbon")?;
+    let mut json_lines = match args.json_lines.as_str() {
+        "off" => None,
+        addr => Some(connect(addr, "JSON-lines")?),
+    };
+    let mut sent = Sent::default();
+    let mut send_batch = |t: i64, sent: &mut Sent| -> anyhow::Result<()> {
+        sent.points += send(&mut carbon, &shop.batch(t))?;
+        if let Some(stream) = json_lines.as_mut() {
+            let lines = events.batch(t, step, shop.last);
+            sent.events += lines.lines().count();
+            stream
+                .write_all(lines.as_bytes())
+                .context("the JSON-lines listener closed the connection")?;
+        }
+        Ok(())
+    };
     let now = SystemClock.now().as_secs();
     let start = now - args.backfill.get().as_secs() as i64;
-    let mut sent = 0usize;
     let mut t = start - start.rem_euclid(step);
     while t < now {
-        sent += send(&mut carbon, &shop.batch(t))?;
+        send_batch(t, &mut sent)?;
         t += step;
     }
     eprintln!(
-        "demo: sent {sent} points of history to carbon at {}; now sending live every {}s",
-        args.carbon, step
+        "demo: sent {} points and {} events of history; now sending live every {step}s",
+        sent.points, sent.events
     );
     let stop_at = args.duration.map(|d| now + d.get().as_secs() as i64);
     loop {
@@ -63,11 +105,29 @@ pub(crate) fn run(args: DemoArgs) -> anyhow::Result<()> {
         if stop_at.is_some_and(|end| t >= end) {
             break;
         }
-        sent += send(&mut carbon, &shop.batch(t))?;
+        send_batch(t, &mut sent)?;
         std::thread::sleep(Duration::from_secs(step as u64));
     }
-    eprintln!("demo: done; sent {sent} points in all");
+    eprintln!(
+        "demo: done; sent {} points and {} events in all",
+        sent.points, sent.events
+    );
     Ok(())
+}
+
+/// What the demo has sent so far.
+#[derive(Debug, Default)]
+struct Sent {
+    points: usize,
+    events: usize,
+}
+
+/// A TCP connection to a listener, or an error saying which and what to check.
+fn connect(addr: &str, what: &str) -> anyhow::Result<TcpStream> {
+    let resolved = server::resolve_listen_addr(addr).map_err(anyhow::Error::msg)?;
+    TcpStream::connect_timeout(&resolved, Duration::from_secs(5)).with_context(|| {
+        format!("cannot reach the {what} listener at {addr}; is `sightline serve` running?")
+    })
 }
 
 fn send(carbon: &mut TcpStream, batch: &[(String, f64, i64)]) -> anyhow::Result<usize> {
@@ -107,11 +167,16 @@ const ALL_HOSTS: [&str; 5] = ["web-1", "web-2", "web-3", "db-1", "worker-1"];
 #[derive(Debug)]
 struct Shop {
     rng: Rng,
+    /// What the last batch counted, for its events.
+    last: events::Counts,
 }
 
 impl Shop {
     fn new(seed: u64) -> Self {
-        Shop { rng: Rng(seed) }
+        Shop {
+            rng: Rng(seed),
+            last: events::Counts::default(),
+        }
     }
 
     /// Traffic intensity at `t`: quiet at night, peaking in the afternoon (UTC), 0.15 to 1.0.
@@ -127,6 +192,7 @@ impl Shop {
         let mut points = Vec::with_capacity(40);
         let mut push = |path: String, value: f64| points.push((path, value, t));
         let mut total_requests = 0.0;
+        let mut errors_5xx = 0.0;
         for host in WEB_HOSTS {
             let requests = (400.0 * load * (1.0 + 0.1 * self.rng.noise()))
                 .max(0.0)
@@ -138,8 +204,9 @@ impl Shop {
                 (requests * 0.002 * self.rng.next()).round()
             };
             total_requests += requests;
+            errors_5xx += errors.round();
             push(format!("app.{host}.requests.count"), requests);
-            push(format!("app.{host}.requests.5xx"), errors.round());
+            push(format!("app.{host}.requests.5xx.count"), errors.round());
             push(
                 format!("app.{host}.latency.p95"),
                 80.0 + 140.0 * load + 25.0 * self.rng.noise(),
@@ -178,16 +245,23 @@ impl Shop {
         let orders = (total_requests / 250.0 * (1.0 + 0.4 * self.rng.noise()))
             .max(0.0)
             .round();
-        push("shop.signups".to_owned(), signups);
-        push("shop.orders".to_owned(), orders);
-        push(
-            "shop.revenue.eur".to_owned(),
-            orders * 0.6 * (45.0 + 10.0 * self.rng.noise()),
-        );
-        push(
-            "shop.revenue.usd".to_owned(),
-            orders * 0.4 * (52.0 + 12.0 * self.rng.noise()),
-        );
+        // Counts per interval end in `.count` and amounts in `.sum`, so the statsd-aware
+        // default rules roll them up as sums: a day's signups are the day's total.
+        // Three orders in five pay in euros; the events split them the same way.
+        let eur_orders = (orders * 0.6).round();
+        let eur = eur_orders * (45.0 + 10.0 * self.rng.noise());
+        let usd = (orders - eur_orders) * (52.0 + 12.0 * self.rng.noise());
+        push("shop.signups.count".to_owned(), signups);
+        push("shop.orders.count".to_owned(), orders);
+        push("shop.revenue.eur.sum".to_owned(), eur);
+        push("shop.revenue.usd.sum".to_owned(), usd);
+        self.last = events::Counts {
+            signups: signups as u32,
+            orders: orders as u32,
+            errors_5xx: errors_5xx as u32,
+            revenue_eur: eur,
+            revenue_usd: usd,
+        };
         points
     }
 }
@@ -232,6 +306,25 @@ mod tests {
                     assert!(*value <= 100.0, "{path} = {value}");
                 }
             }
+        }
+    }
+
+    #[test]
+    fn counters_roll_up_as_sums_under_the_default_rules() {
+        let rules = server::Config::default().tsdb.rules().unwrap();
+        for (path, _, _) in Shop::new(3).batch(1_700_000_000) {
+            let method = rules.resolve(&path).1.method;
+            let counter = path.starts_with("shop.") || path.contains(".requests.");
+            let want = if counter {
+                tsdb::schema::Method::Sum
+            } else {
+                tsdb::schema::Method::Average
+            };
+            assert_eq!(method, want, "{path}");
+            assert!(
+                DEMO_HELP.contains(path.rsplit('.').next().unwrap()),
+                "{path} is described"
+            );
         }
     }
 

@@ -49,7 +49,7 @@ fn config_check_names_file_key_and_reason_in_one_line() {
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert_eq!(
         stderr,
-        "error: config file sightline.toml: key `http.addr`: invalid socket address syntax\n"
+        "error: config file sightline.toml: key `http.addr`: `localhost` has no port: use an address such as 127.0.0.1:8080 or localhost:8080\n"
     );
 
     std::fs::write(
@@ -84,21 +84,28 @@ fn token_commands_need_an_existing_data_dir() {
 
 #[test]
 fn demo_sends_carbon_lines_with_history() {
-    let carbon = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = carbon.local_addr().unwrap();
-    let reader = std::thread::spawn(move || {
-        let (stream, _) = carbon.accept().unwrap();
-        BufReader::new(stream)
-            .lines()
-            .map_while(Result::ok)
-            .collect::<Vec<_>>()
-    });
+    let listen = || {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let reader = std::thread::spawn(move || {
+            let (stream, _) = listener.accept().unwrap();
+            BufReader::new(stream)
+                .lines()
+                .map_while(Result::ok)
+                .collect::<Vec<_>>()
+        });
+        (addr, reader)
+    };
+    let (addr, reader) = listen();
+    let (json_addr, json_reader) = listen();
     let dir = tempfile::tempdir().unwrap();
     let out = sightline(dir.path())
         .args([
             "demo",
             "--carbon",
             &addr.to_string(),
+            "--json-lines",
+            &json_addr.to_string(),
             "--backfill",
             "5m",
             "--interval",
@@ -132,7 +139,25 @@ fn demo_sends_carbon_lines_with_history() {
         "history spans the backfill: {}",
         stamps.len()
     );
-    assert!(lines.iter().any(|l| l.starts_with("shop.revenue.eur ")));
+    assert!(lines.iter().any(|l| l.starts_with("shop.revenue.eur.sum ")));
+    // The same intervals' events, as JSON lines: one sign-up event per sign-up counted.
+    let events: Vec<serde_json::Value> = json_reader
+        .join()
+        .unwrap()
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let signups: f64 = lines
+        .iter()
+        .filter(|l| l.starts_with("shop.signups.count "))
+        .map(|l| l.split(' ').nth(1).unwrap().parse::<f64>().unwrap())
+        .sum();
+    let signup_events = events
+        .iter()
+        .filter(|e| e["event"] == "user.signed_up")
+        .count();
+    assert_eq!(signup_events as f64, signups);
+    assert!(events.iter().any(|e| e["event"] == "payment.succeeded"));
 }
 
 #[test]
