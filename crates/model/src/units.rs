@@ -1,7 +1,8 @@
 //! Human-readable durations and byte sizes, as configuration writes them.
 //!
-//! [`HumanDuration`] reads `500ms`, `10s`, `5m` (or `5min`), `1h`, `7d`, `2w`, and sums of them
-//! such as `1h30m`. [`ByteSize`] reads a bare integer of bytes or a number with `B`, `KB`, `KiB`,
+//! [`HumanDuration`] reads `500ms`, `10s` (or `10sec`), `5m` (or `5min`), `1h`, `7d`, `2w`, and
+//! sums of them such as `1h30m`: the one duration grammar of the CLI, the config and the
+//! native API. [`ByteSize`] reads a bare integer of bytes or a number with `B`, `KB`, `KiB`,
 //! `MB`, `MiB`, `GB` or `GiB`. Both serialise back to the shortest exact form, so a value written
 //! by us reads back equal.
 
@@ -27,8 +28,12 @@ impl std::error::Error for UnitError {}
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct HumanDuration(Duration);
 
+/// The one duration grammar of the CLI, the config and the native API (Graphite's `from=`
+/// keeps graphite-web's own, where a bare `m` is an error). Longer units first: the first
+/// prefix that matches is taken.
 const DURATION_UNITS: &[(&str, u64)] = &[
     ("ms", 1),
+    ("sec", 1_000),
     ("s", 1_000),
     ("min", 60_000),
     ("m", 60_000),
@@ -48,6 +53,11 @@ impl HumanDuration {
 
     pub const fn get(self) -> Duration {
         self.0
+    }
+
+    /// The duration in nanoseconds, saturating.
+    pub fn as_nanos(self) -> i64 {
+        i64::try_from(self.0.as_nanos()).unwrap_or(i64::MAX)
     }
 }
 

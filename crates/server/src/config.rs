@@ -83,6 +83,8 @@ pub enum LogFormat {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct HttpConfig {
+    /// `IP:port`, or `name:port` (resolved at start: `localhost:8080`).
+    #[serde(deserialize_with = "crate::ingest::net::deserialize_addr")]
     pub addr: SocketAddr,
     /// The URL users and SDKs reach this server at (scheme, host, port, and a path prefix
     /// behind a reverse proxy), used in DSNs. Unset: `http://` and `addr`.

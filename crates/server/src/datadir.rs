@@ -18,6 +18,8 @@ use crate::error::{Error, Result};
 /// The data directory layout version this binary writes and reads.
 pub(crate) const FORMAT_VERSION: u32 = 1;
 const FORMAT_FILE: &str = "FORMAT";
+/// Written by a running server: its pid and the base URL its DSNs use; removed at shutdown.
+const RUNNING_FILE: &str = "RUNNING";
 const FORMAT_PREFIX: &str = "sightline-data ";
 
 /// An open, locked data directory. The lock is released when this is dropped.
@@ -55,6 +57,35 @@ impl DataDir {
     pub fn control_db_path(&self) -> PathBuf {
         control_db_path(&self.path)
     }
+
+    /// Records that this process serves the directory at `url` (`http.public_url`, or the
+    /// address it bound), for CLI commands run beside it.
+    pub fn record_running(&self, url: &str) -> std::io::Result<()> {
+        let text = format!("{} {url}\n", std::process::id());
+        let tmp = self.path.join(format!("{RUNNING_FILE}.tmp"));
+        fs::write(&tmp, text)?;
+        fs::rename(tmp, self.path.join(RUNNING_FILE))
+    }
+
+    /// Removes the record at a clean shutdown.
+    pub fn clear_running(&self) {
+        let _ = fs::remove_file(self.path.join(RUNNING_FILE));
+    }
+}
+
+/// The base URL of the server running on the data directory `dir`, if one is: the record it
+/// wrote at start, when the process that wrote it still runs.
+pub fn running_server_url(dir: &Path) -> Option<String> {
+    let text = fs::read_to_string(dir.join(RUNNING_FILE)).ok()?;
+    let (pid, url) = text.trim().split_once(' ')?;
+    let pid: u32 = pid.parse().ok()?;
+    let lock_pid: u32 = fs::read_to_string(dir.join("LOCK"))
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    let alive = Path::new(&format!("/proc/{pid}")).exists();
+    (pid == lock_pid && alive).then(|| url.to_owned())
 }
 
 /// Where the control database of the data directory at `dir` lives, locked or not.

@@ -10,12 +10,16 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    #[error("cannot bind {listener} listener to {addr}: {source}")]
+    /// The message says the reason once (the I/O error is not repeated as a source) and, for an
+    /// address in use, which setting moves the listener.
+    #[error(
+        "cannot bind the {listener} listener to {addr}: {}",
+        bind_reason(listener, error)
+    )]
     Bind {
         listener: &'static str,
         addr: SocketAddr,
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("data directory {}: {reason}", path.display())]
     DataDir { path: PathBuf, reason: String },
@@ -55,3 +59,31 @@ pub enum Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Why a bind failed, with what to do about an address in use.
+fn bind_reason(listener: &str, e: &std::io::Error) -> String {
+    if e.kind() != std::io::ErrorKind::AddrInUse {
+        return e.to_string();
+    }
+    let setting = match crate::ListenerKind::ALL
+        .iter()
+        .find(|k| k.name() == listener)
+    {
+        Some(kind) => kind.setting(),
+        None => (String::new(), String::new()),
+    };
+    let (key, env) = setting;
+    let flag = if listener == "http" {
+        "--http-addr, "
+    } else {
+        ""
+    };
+    format!(
+        "the address is already in use (another sightline, or a peer such as carbon-cache?); choose another with {flag}the config key `{key}` or {env}{}",
+        if listener == "http" {
+            ""
+        } else {
+            ", or switch it off with \"off\""
+        }
+    )
+}

@@ -44,8 +44,9 @@ use tokio_util::task::TaskTracker;
 use tsdb::Tsdb;
 
 pub use config::{Config, Secret};
-pub use datadir::{DataDir, control_db_path};
+pub use datadir::{DataDir, control_db_path, running_server_url};
 pub use error::{Error, Result};
+pub use ingest::net::resolve as resolve_listen_addr;
 pub use listeners::{ListenerKind, Listeners};
 
 use auth::Auth;
@@ -86,7 +87,7 @@ pub struct ShutdownReport {
 
 /// Starts serving on `listeners` with `config`, storing under `data_dir`.
 pub async fn start(
-    config: Config,
+    mut config: Config,
     data_dir: DataDir,
     listeners: Listeners,
     clock: SharedClock,
@@ -96,6 +97,12 @@ pub async fn start(
         reason: e.reason,
     })?;
     let addresses = listeners.addresses()?;
+    // The address actually bound (port 0 picks one), so DSNs name the port SDKs can reach.
+    config.http.addr = listeners.http.local_addr()?;
+    // CLI commands run beside this server (`project create`) print its URL, not the config's.
+    if let Err(e) = data_dir.record_running(&config.public_url()) {
+        tracing::warn!(error = %e, "could not record the running server's URL in the data directory");
+    }
     let db = ControlDb::open(&data_dir.control_db_path())?;
     let auth = Auth::new(db.clone(), clock.clone(), &config.auth);
     let generated_admin_password = auth.bootstrap(&config.auth)?;
@@ -127,6 +134,7 @@ pub async fn start(
     node.start_carbon(&listeners)?;
     node.start_logs(&listeners, &events)?;
     let statsd = node.start_statsd(&listeners)?;
+    let refresh = ingest::refresh::Refresh::new();
     let state = http::AppState {
         config: Arc::new(config.clone()),
         clock: clock.clone(),
@@ -144,6 +152,7 @@ pub async fn start(
         sentry_writer,
         sentry_copies,
         events: Arc::clone(&events),
+        refresh: Arc::clone(&refresh),
         tail,
         ingest_gate: Arc::clone(&ingest_gate),
         shutdown: shutdown.clone(),
@@ -159,7 +168,11 @@ pub async fn start(
         .push(("selfmon", tokio::spawn(monitor.run(shutdown.clone()))));
     node.tasks.push((
         "events-commit",
-        tokio::spawn(commit_events(Arc::clone(&events), shutdown.clone())),
+        tokio::spawn(commit_events(
+            Arc::clone(&events),
+            refresh,
+            shutdown.clone(),
+        )),
     ));
     let router = http::router(state);
     let token = shutdown.clone();
@@ -264,26 +277,32 @@ const EVENTS_BULK_COMMIT_INTERVAL: Duration = Duration::from_secs(5);
 /// How often added events become searchable (they are durable in the WAL before that).
 const EVENTS_COMMIT_INTERVAL: Duration = Duration::from_secs(1);
 
-/// Commits the event store on a timer until shutdown.
-async fn commit_events(store: Arc<events::EventStore>, shutdown: CancellationToken) {
+/// Commits the event store on a timer until shutdown, sooner when a request waits to read
+/// what it wrote (`refresh`).
+async fn commit_events(
+    store: Arc<events::EventStore>,
+    refresh: Arc<ingest::refresh::Refresh>,
+    shutdown: CancellationToken,
+) {
     let mut ticks = tokio::time::interval(EVENTS_COMMIT_INTERVAL);
     let mut last = tokio::time::Instant::now();
     loop {
-        tokio::select! {
-            _ = ticks.tick() => {}
+        let urgent = tokio::select! {
+            _ = ticks.tick() => refresh.take_soon(),
+            () = refresh.wanted_now() => true,
             () = shutdown.cancelled() => return,
-        }
+        };
         // A trickle is searchable within a second; a bulk load commits every few seconds, so
         // it makes fewer, larger segments (each commit is a segment that merges later).
         let pending = store.pending().unwrap_or(0);
-        if pending == 0 || (pending >= EVENTS_BURST && last.elapsed() < EVENTS_BULK_COMMIT_INTERVAL)
-        {
+        let bulk = pending >= EVENTS_BURST && last.elapsed() < EVENTS_BULK_COMMIT_INTERVAL;
+        if !urgent && (pending == 0 || bulk) {
             continue;
         }
         last = tokio::time::Instant::now();
-        let store = Arc::clone(&store);
-        match tokio::task::spawn_blocking(move || store.commit()).await {
-            Ok(Ok(())) => {}
+        let committing = Arc::clone(&store);
+        match tokio::task::spawn_blocking(move || committing.commit()).await {
+            Ok(Ok(())) => refresh.committed(store.visible_batches()),
             Ok(Err(e)) => tracing::error!(error = %e, "could not commit the event store"),
             Err(e) => tracing::error!(error = %e, "event store commit failed"),
         }
@@ -609,6 +628,7 @@ impl Handle {
         if let Err(e) = self.db.checkpoint() {
             tracing::warn!(error = %e, "could not checkpoint the control database");
         }
+        self.data_dir.clear_running();
         tracing::info!("shutdown complete");
         ShutdownReport { cut }
     }

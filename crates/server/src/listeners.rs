@@ -26,6 +26,36 @@ pub enum ListenerKind {
 }
 
 impl ListenerKind {
+    pub const ALL: [ListenerKind; 9] = [
+        ListenerKind::Http,
+        ListenerKind::CarbonTcp,
+        ListenerKind::CarbonUdp,
+        ListenerKind::CarbonPickle,
+        ListenerKind::StatsdUdp,
+        ListenerKind::StatsdTcp,
+        ListenerKind::SyslogUdp,
+        ListenerKind::SyslogTcp,
+        ListenerKind::JsonLinesTcp,
+    ];
+
+    /// The config key that sets this listener's address, and its environment variable.
+    pub fn setting(self) -> (String, String) {
+        let key = match self {
+            ListenerKind::Http => "http.addr",
+            ListenerKind::CarbonTcp => "carbon.tcp",
+            ListenerKind::CarbonUdp => "carbon.udp",
+            ListenerKind::CarbonPickle => "carbon.pickle",
+            ListenerKind::StatsdUdp => "statsd.udp",
+            ListenerKind::StatsdTcp => "statsd.tcp",
+            ListenerKind::SyslogUdp => "logs.syslog_udp",
+            ListenerKind::SyslogTcp => "logs.syslog_tcp",
+            ListenerKind::JsonLinesTcp => "logs.json_lines_tcp",
+        };
+        // `__` between section and key always reads back (config_load's environment rule).
+        let env = format!("SIGHTLINE_{}", key.replace('.', "__"));
+        (key.to_owned(), env.to_uppercase())
+    }
+
     /// The stable name used in telemetry labels and messages.
     pub fn name(self) -> &'static str {
         match self {
@@ -101,10 +131,10 @@ impl Listeners {
 }
 
 fn bind_tcp(kind: ListenerKind, addr: SocketAddr) -> Result<TcpListener> {
-    TcpListener::bind(addr).map_err(|source| Error::Bind {
+    TcpListener::bind(addr).map_err(|error| Error::Bind {
         listener: kind.name(),
         addr,
-        source,
+        error,
     })
 }
 
@@ -114,10 +144,10 @@ fn maybe_tcp(kind: ListenerKind, addr: ListenAddr) -> Result<Option<TcpListener>
 
 fn maybe_udp(kind: ListenerKind, addr: ListenAddr) -> Result<Option<UdpSocket>> {
     let bind = |a: SocketAddr| {
-        UdpSocket::bind(a).map_err(|source| Error::Bind {
+        UdpSocket::bind(a).map_err(|error| Error::Bind {
             listener: kind.name(),
             addr: a,
-            source,
+            error,
         })
     };
     addr.0.map(bind).transpose()
@@ -134,7 +164,7 @@ mod tests {
         config.http.addr = taken.local_addr().unwrap();
         let err = Listeners::bind(&config).unwrap_err().to_string();
         assert!(
-            err.starts_with("cannot bind http listener to 127.0.0.1:"),
+            err.starts_with("cannot bind the http listener to 127.0.0.1:"),
             "{err}"
         );
         assert!(err.to_lowercase().contains("in use"), "{err}");
@@ -152,7 +182,11 @@ mod tests {
         config.statsd.tcp = ListenAddr::OFF;
         let err = Listeners::bind(&config).unwrap_err().to_string();
         assert!(
-            err.starts_with("cannot bind carbon_udp listener to 127.0.0.1:"),
+            err.starts_with("cannot bind the carbon_udp listener to 127.0.0.1:"),
+            "{err}"
+        );
+        assert!(
+            err.contains("`carbon.udp`") && err.contains("SIGHTLINE_CARBON__UDP"),
             "{err}"
         );
     }

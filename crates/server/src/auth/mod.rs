@@ -37,26 +37,39 @@ use crate::error::{Error, Result};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
-    /// Everything, including users and tokens.
+    /// Everything, including users, tokens and projects.
     Admin,
+    /// What a viewer can, and change what people work on: resolve and ignore issues, edit
+    /// dashboards and saved searches, silence alerts. Not users, tokens or projects.
+    Editor,
     /// Read every query API and the UI.
     Viewer,
 }
 
 impl Role {
+    /// Every role, from the most to the least allowed.
+    pub const ALL: [Role; 3] = [Role::Admin, Role::Editor, Role::Viewer];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Admin => "admin",
+            Role::Editor => "editor",
             Role::Viewer => "viewer",
         }
     }
 
     pub fn parse(text: &str) -> Option<Role> {
-        match text {
-            "admin" => Some(Role::Admin),
-            "viewer" => Some(Role::Viewer),
-            _ => None,
-        }
+        Role::ALL.into_iter().find(|r| r.as_str() == text)
+    }
+
+    /// Whether this role may do what `needed` may.
+    pub fn includes(self, needed: Role) -> bool {
+        let rank = |r: Role| match r {
+            Role::Admin => 2,
+            Role::Editor => 1,
+            Role::Viewer => 0,
+        };
+        rank(self) >= rank(needed)
     }
 }
 
@@ -90,6 +103,55 @@ impl TokenKind {
         match self {
             TokenKind::Api => SecretKind::ApiToken,
             TokenKind::Ingest => SecretKind::IngestToken,
+        }
+    }
+}
+
+/// Why a presented token was refused, to say what to do about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenRefusal {
+    /// Neither `sl_api_…` nor `sl_ing_…`.
+    NotAToken,
+    /// A token of the other kind.
+    WrongKind(TokenKind),
+    /// A token that was revoked.
+    Revoked { id: i64, name: String },
+    /// A well-formed token this server does not know (never issued here, or from another data
+    /// directory).
+    Unknown,
+}
+
+impl TokenRefusal {
+    /// The answer for a route that needs a token of kind `needed`.
+    pub fn message(&self, needed: TokenKind) -> String {
+        let (what, prefix, create) = match needed {
+            TokenKind::Api => ("an API token", "sl_api_…", "sightline token create NAME"),
+            TokenKind::Ingest => (
+                "an ingest token",
+                "sl_ing_…",
+                "sightline token create NAME --kind ingest",
+            ),
+        };
+        let make = format!("make one with `{create}`");
+        match self {
+            TokenRefusal::NotAToken => format!(
+                "this route needs {what} ({prefix}), and the credential sent is not a Sightline token (they start with sl_api_ or sl_ing_); {make}"
+            ),
+            TokenRefusal::WrongKind(sent) => {
+                let sent = match sent {
+                    TokenKind::Api => {
+                        "an API token (sl_api_…), which is for queries and administration"
+                    }
+                    TokenKind::Ingest => "an ingest token (sl_ing_…), which can only send data",
+                };
+                format!("this route needs {what} ({prefix}), but {sent} was sent; {make}")
+            }
+            TokenRefusal::Revoked { id, name } => format!(
+                "token {id} `{name}` was revoked; {make} (`sightline token list` shows the live ones)"
+            ),
+            TokenRefusal::Unknown => format!(
+                "this server does not know the token sent (it was not made with this data directory, or was mistyped); this route needs {what} ({prefix}); {make}"
+            ),
         }
     }
 }
@@ -272,26 +334,48 @@ impl Auth {
         }))
     }
 
-    /// The live token with this text, if it is of `kind`.
-    pub async fn token(&self, text: &str, kind: TokenKind) -> Result<Option<TokenInfo>> {
-        if !text.starts_with(kind.secret_kind().prefix()) {
-            return Ok(None);
+    /// The live token with this text, if it is of `kind`; else why not.
+    pub async fn token(
+        &self,
+        text: &str,
+        kind: TokenKind,
+    ) -> Result<std::result::Result<TokenInfo, TokenRefusal>> {
+        let sent = [TokenKind::Api, TokenKind::Ingest]
+            .into_iter()
+            .find(|k| text.starts_with(k.secret_kind().prefix()));
+        match sent {
+            None => return Ok(Err(TokenRefusal::NotAToken)),
+            Some(other) if other != kind => return Ok(Err(TokenRefusal::WrongKind(other))),
+            Some(_) => {}
         }
         let hash = secrets::hash(text);
         let now = self.now();
-        self.db
+        let found = self
+            .db
             .call(move |conn| Ok(store::use_token(conn, &hash, now)?))
-            .await
+            .await?;
+        Ok(match found {
+            None => Err(TokenRefusal::Unknown),
+            Some(t) if t.revoked_at.is_some() => Err(TokenRefusal::Revoked {
+                id: t.id,
+                name: t.name,
+            }),
+            Some(t) => Ok(t),
+        })
     }
 
-    /// The caller behind an API token.
-    pub async fn api_token_principal(&self, text: &str) -> Result<Option<Principal>> {
-        let Some(token) = self.token(text, TokenKind::Api).await? else {
-            return Ok(None);
+    /// The caller behind an API token, or why the token was refused.
+    pub async fn api_token_principal(
+        &self,
+        text: &str,
+    ) -> Result<std::result::Result<Principal, TokenRefusal>> {
+        let token = match self.token(text, TokenKind::Api).await? {
+            Ok(token) => token,
+            Err(refusal) => return Ok(Err(refusal)),
         };
         let role = token.role.unwrap_or(Role::Viewer);
         let name = format!("token:{}", token.name);
-        Ok(Some(Principal {
+        Ok(Ok(Principal {
             user_id: None,
             name,
             role,
@@ -370,6 +454,11 @@ pub fn create_token(
         }
         TokenKind::Ingest => None,
     };
+    if store::live_token_named(conn, name)? {
+        return Err(AuthError::Conflict(format!(
+            "a live token is already named `{name}`; pick another name, or revoke that one first (`sightline token list` shows it)"
+        )));
+    }
     let minted = secrets::mint(kind.secret_kind());
     let hint = secrets::hint(&minted.text);
     let row = store::NewToken {

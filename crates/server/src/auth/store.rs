@@ -207,27 +207,37 @@ pub fn insert_token(
     )
 }
 
-/// The live (unrevoked) token with this hash, marking it used. `last_used_at` is written at
-/// most once a minute per token, so a busy ingest client does not turn reads into writes.
+/// The token with this hash, marking it used if it is live (a revoked one is returned as it
+/// is, so the caller can say it was revoked). `last_used_at` is written at most once a minute
+/// per token, so a busy ingest client does not turn reads into writes.
 pub fn use_token(
     conn: &Connection,
     hash: &[u8; 32],
     now: i64,
 ) -> rusqlite::Result<Option<TokenInfo>> {
-    let sql = format!("SELECT {TOKEN_COLUMNS} WHERE t.token_hash = ?1 AND t.revoked_at IS NULL");
+    let sql = format!("SELECT {TOKEN_COLUMNS} WHERE t.token_hash = ?1");
     let Some(token) = conn
         .query_row(&sql, [hash.as_slice()], token_from_row)
         .optional()?
     else {
         return Ok(None);
     };
-    if token.last_used_at.is_none_or(|t| t + 60 <= now) {
+    if token.revoked_at.is_none() && token.last_used_at.is_none_or(|t| t + 60 <= now) {
         conn.execute(
             "UPDATE tokens SET last_used_at = ?1 WHERE id = ?2",
             params![now, token.id],
         )?;
     }
     Ok(Some(token))
+}
+
+/// Whether a live (unrevoked) token has this name.
+pub fn live_token_named(conn: &Connection, name: &str) -> rusqlite::Result<bool> {
+    conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM tokens WHERE name = ?1 AND revoked_at IS NULL)",
+        [name],
+        |row| row.get(0),
+    )
 }
 
 pub fn list_tokens(conn: &Connection) -> rusqlite::Result<Vec<TokenInfo>> {

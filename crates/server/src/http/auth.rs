@@ -17,6 +17,7 @@ use serde_json::json;
 use super::AppState;
 use super::error::ApiError;
 use super::extract::{Admin, ApiJson, ClientIp, SESSION_COOKIE, cookie};
+use super::params::NoQuery;
 use crate::auth::{Principal, Role, TokenKind};
 use crate::config::Secret;
 
@@ -44,6 +45,7 @@ struct LoginRequest {
 
 async fn login(
     State(state): State<AppState>,
+    _: NoQuery,
     ClientIp(ip): ClientIp,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> Result<Response, ApiError> {
@@ -58,7 +60,11 @@ async fn login(
     Ok(([(header::SET_COOKIE, cookie)], body).into_response())
 }
 
-async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
+async fn logout(
+    State(state): State<AppState>,
+    _: NoQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     if let Some(session) = cookie(&headers, SESSION_COOKIE) {
         state.auth.logout(session).await?;
     }
@@ -74,7 +80,7 @@ fn session_cookie(value: &str, max_age: i64, secure: bool) -> HeaderValue {
     HeaderValue::try_from(text).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
-async fn whoami(principal: Principal) -> Json<Principal> {
+async fn whoami(principal: Principal, _: NoQuery) -> Json<Principal> {
     Json(principal)
 }
 
@@ -93,6 +99,7 @@ fn default_kind() -> TokenKind {
 
 async fn create_token(
     State(state): State<AppState>,
+    _: NoQuery,
     Admin(admin): Admin,
     ApiJson(body): ApiJson<CreateToken>,
 ) -> Result<Response, ApiError> {
@@ -105,12 +112,17 @@ async fn create_token(
     Ok((StatusCode::CREATED, Json(value)).into_response())
 }
 
-async fn list_tokens(State(state): State<AppState>, _: Admin) -> Result<Response, ApiError> {
+async fn list_tokens(
+    State(state): State<AppState>,
+    _: Admin,
+    _: NoQuery,
+) -> Result<Response, ApiError> {
     Ok(Json(json!({"tokens": state.auth.list_tokens().await?})).into_response())
 }
 
 async fn revoke_token(
     State(state): State<AppState>,
+    _: NoQuery,
     _: Admin,
     Path(id): Path<i64>,
 ) -> Result<StatusCode, ApiError> {
@@ -135,6 +147,7 @@ fn default_role() -> Role {
 
 async fn create_user(
     State(state): State<AppState>,
+    _: NoQuery,
     _: Admin,
     ApiJson(body): ApiJson<CreateUser>,
 ) -> Result<Response, ApiError> {
@@ -145,12 +158,17 @@ async fn create_user(
     Ok((StatusCode::CREATED, Json(user)).into_response())
 }
 
-async fn list_users(State(state): State<AppState>, _: Admin) -> Result<Response, ApiError> {
+async fn list_users(
+    State(state): State<AppState>,
+    _: Admin,
+    _: NoQuery,
+) -> Result<Response, ApiError> {
     Ok(Json(json!({"users": state.auth.list_users().await?})).into_response())
 }
 
 async fn delete_user(
     State(state): State<AppState>,
+    _: NoQuery,
     Admin(admin): Admin,
     Path(id): Path<i64>,
 ) -> Result<StatusCode, ApiError> {

@@ -15,13 +15,14 @@
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Map, Value, json};
 
 use super::AppState;
 use super::extract::IngestKey;
+use crate::ingest::refresh::RefreshMode;
 
 /// The Elasticsearch version reported: a recent 8.x, which every current shipper accepts.
 const ES_VERSION: &str = "8.19.3";
@@ -100,20 +101,46 @@ async fn empty(_: IngestKey) -> Response {
 async fn bulk_default(
     State(state): State<AppState>,
     key: IngestKey,
+    uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    bulk(state, key, None, &headers, body).await
+    match refresh_mode(&uri) {
+        Ok(refresh) => bulk(state, key, None, refresh, &headers, body).await,
+        Err(reason) => bad_refresh(&reason),
+    }
 }
 
 async fn bulk_index(
     State(state): State<AppState>,
     key: IngestKey,
     Path(index): Path<String>,
+    uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    bulk(state, key, Some(index), &headers, body).await
+    match refresh_mode(&uri) {
+        Ok(refresh) => bulk(state, key, Some(index), refresh, &headers, body).await,
+        Err(reason) => bad_refresh(&reason),
+    }
+}
+
+/// The `refresh` parameter (other parameters, such as `pipeline` or `timeout`, are ignored as
+/// shippers send them whatever the server).
+fn refresh_mode(uri: &Uri) -> Result<RefreshMode, String> {
+    let query = uri.query().unwrap_or("");
+    match form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == "refresh") {
+        Some((_, value)) => value.parse(),
+        None => Ok(RefreshMode::No),
+    }
+}
+
+/// Elasticsearch's answer to a `refresh` value it does not know.
+fn bad_refresh(reason: &str) -> Response {
+    es(
+        StatusCode::BAD_REQUEST,
+        json!({"error": {"type": "illegal_argument_exception", "reason": reason}, "status": 400}),
+    )
 }
 
 /// One action of a bulk body, and what became of it.
@@ -129,6 +156,7 @@ async fn bulk(
     state: AppState,
     _: IngestKey,
     default_index: Option<String>,
+    refresh: RefreshMode,
     headers: &HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -151,7 +179,7 @@ async fn bulk(
             );
         }
     };
-    let received_ns = state.clock.now().as_secs().saturating_mul(1_000_000_000);
+    let received_ns = state.clock.now().as_nanos();
     let default_index = default_index.unwrap_or_else(|| "default".into());
     let mut items: Vec<Item> = Vec::new();
     let mut events = Vec::new();
@@ -261,17 +289,28 @@ async fn bulk(
     let store = std::sync::Arc::clone(&state.events);
     let batch = events;
     let stored = if permit.is_some() {
-        tokio::task::spawn_blocking(move || store.add(batch)).await
+        tokio::task::spawn_blocking(move || {
+            store
+                .add(batch)
+                .map(|refused| (refused, store.added_batches()))
+        })
+        .await
     } else {
         // Every document is answered 429 (Elasticsearch's full write queue): shippers retry
         // those items, and nothing of this request was written.
         let busy = "too many events are being stored at once; retry shortly".to_owned();
-        Ok(Ok((0..batch.len()).map(|i| (i, busy.clone())).collect()))
+        Ok(Ok((
+            (0..batch.len()).map(|i| (i, busy.clone())).collect(),
+            0,
+        )))
     };
     let busy = permit.is_none();
     drop(permit);
     let refused = match stored {
-        Ok(Ok(refused)) => refused,
+        Ok(Ok((refused, seq))) => {
+            state.refresh.wait(seq, refresh).await;
+            refused
+        }
         Ok(Err(e)) => {
             return es(
                 StatusCode::SERVICE_UNAVAILABLE,

@@ -62,6 +62,32 @@ impl ApiError {
         Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
     }
 
+    /// An error for a status some layer chose, with the code our API uses for it.
+    pub fn with_status(status: StatusCode, message: impl Into<String>) -> Self {
+        let code = match status.as_u16() {
+            400 => "bad_request",
+            401 => "unauthorized",
+            403 => "forbidden",
+            404 => "not_found",
+            405 => "method_not_allowed",
+            408 => "timeout",
+            409 => "conflict",
+            413 => "payload_too_large",
+            415 => "unsupported_media_type",
+            422 => "unprocessable",
+            429 => "rate_limited",
+            503 => "unavailable",
+            s if s >= 500 => "internal",
+            _ => "bad_request",
+        };
+        Self::new(status, code, message)
+    }
+
+    /// A 400 with a more precise code than `bad_request`, such as `unknown_parameter`.
+    pub fn bad_request_with_code(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
+
     pub fn unauthorized(message: impl Into<String>) -> Self {
         Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
     }

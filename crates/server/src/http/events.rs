@@ -16,15 +16,15 @@
 //! - `GET /api/v1/events/tail?q=`: server-sent events, one `event` per matching event as it is
 //!   acknowledged (before it is searchable), and a comment every 15 s to keep proxies open.
 //!
-//! Times (`from`, `until`) are RFC 3339, epoch seconds, `now`, `-24h`, or anything Graphite's
-//! `from=` takes.
+//! Times (`from`, `until`) are `now`, `-30m`, `-24h`, RFC 3339 or epoch seconds, or anything
+//! Graphite's `from=` takes (`super::time`).
 
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -39,7 +39,9 @@ use serde_json::{Map, Value, json};
 use super::AppState;
 use super::error::ApiError;
 use super::extract::IngestKey;
+use super::params::ApiQuery;
 use crate::auth::Principal;
+use crate::ingest::refresh::RefreshMode;
 
 /// The most refused lines an ingest answer lists.
 const MAX_ERRORS_LISTED: usize = 100;
@@ -56,18 +58,31 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/api/v1/events/tail", get(tail))
 }
 
+#[derive(Deserialize)]
+struct IngestQuery {
+    /// `wait_for` (or `true`): answer once the events are searchable.
+    refresh: Option<String>,
+}
+
 async fn ingest(
     State(state): State<AppState>,
     _: IngestKey,
+    ApiQuery(q): ApiQuery<IngestQuery>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
+    let refresh: RefreshMode = q
+        .refresh
+        .as_deref()
+        .unwrap_or("false")
+        .parse()
+        .map_err(ApiError::bad_request)?;
     let body = super::body::decoded(
         &headers,
         body,
         state.config.http.max_decompressed_size.as_usize(),
     )?;
-    let received_ns = state.clock.now().as_secs().saturating_mul(1_000_000_000);
+    let received_ns = state.clock.now().as_nanos();
     let mut good = Vec::new();
     let mut errors = Vec::new();
     let mut index = 0usize;
@@ -91,10 +106,15 @@ async fn ingest(
     };
     let store = Arc::clone(&state.events);
     let (positions, events): (Vec<usize>, Vec<LogEvent>) = good.into_iter().unzip();
-    let refused = tokio::task::spawn_blocking(move || store.add(events))
-        .await
-        .map_err(|e| ApiError::internal(&e))?
-        .map_err(|e| ApiError::internal(&e))?;
+    let (refused, batch) = tokio::task::spawn_blocking(move || {
+        store
+            .add(events)
+            .map(|refused| (refused, store.added_batches()))
+    })
+    .await
+    .map_err(|e| ApiError::internal(&e))?
+    .map_err(|e| ApiError::internal(&e))?;
+    let searchable = state.refresh.wait(batch, refresh).await;
     for (i, why) in refused {
         errors.push((positions[i], why));
     }
@@ -109,22 +129,11 @@ async fn ingest(
         .take(MAX_ERRORS_LISTED)
         .map(|(i, e)| json!({"index": i, "error": e}))
         .collect();
-    Ok(Json(
-        json!({"accepted": index - rejected, "rejected": rejected, "errors": listed}),
-    ))
-}
-
-/// A time parameter in nanoseconds.
-fn time_ns(text: Option<&str>, default: &str, now: i64) -> Result<i64, ApiError> {
-    let text = text.unwrap_or(default).trim();
-    if text.contains('T')
-        && let Some(ns) = wire::jsonlog::timestamp_ns(&Value::String(text.to_owned()))
-    {
-        return Ok(ns);
+    let mut answer = json!({"accepted": index - rejected, "rejected": rejected, "errors": listed});
+    if refresh != RefreshMode::No {
+        answer["searchable"] = json!(searchable);
     }
-    let seconds = graphite::attime::parse_at_time(text, &jiff::tz::TimeZone::UTC, now)
-        .map_err(|e| ApiError::bad_request(format!("invalid time `{text}`: {e}")))?;
-    Ok(seconds.saturating_mul(1_000_000_000))
+    Ok(Json(answer))
 }
 
 /// `from`/`until` as a half-open nanosecond range (`until` includes its whole second).
@@ -133,9 +142,12 @@ fn range(
     from: Option<&str>,
     until: Option<&str>,
 ) -> Result<(i64, i64), ApiError> {
-    let now = state.clock.now().as_secs();
-    let from_ns = time_ns(from, "-24h", now)?;
-    let until_ns = time_ns(until, "now", now)?.saturating_add(1_000_000_000);
+    let now_ns = state.clock.now().as_secs().saturating_mul(1_000_000_000);
+    let time = |text: Option<&str>, default: &str| {
+        super::time::parse_ns(text.unwrap_or(default), now_ns).map_err(ApiError::bad_request)
+    };
+    let from_ns = time(from, "-24h")?;
+    let until_ns = time(until, "now")?.saturating_add(1_000_000_000);
     if until_ns <= from_ns {
         return Err(ApiError::bad_request("`until` must be after `from`"));
     }
@@ -189,6 +201,17 @@ struct SearchQuery {
     size: Option<usize>,
 }
 
+#[derive(Deserialize)]
+struct AggregateQuery {
+    q: Option<String>,
+    from: Option<String>,
+    until: Option<String>,
+    stats: Option<String>,
+    by: Option<String>,
+    interval: Option<String>,
+    size: Option<usize>,
+}
+
 /// A page boundary: the timestamp of the last event returned, and how many events at exactly
 /// that timestamp were returned so far (they are skipped on the next page).
 fn parse_cursor(text: &str) -> Result<(i64, usize), ApiError> {
@@ -203,12 +226,21 @@ fn parse_cursor(text: &str) -> Result<(i64, usize), ApiError> {
 async fn search(
     State(state): State<AppState>,
     principal: Principal,
-    Query(q): Query<SearchQuery>,
+    ApiQuery(q): ApiQuery<SearchQuery>,
 ) -> Result<Response, ApiError> {
     let text = q.q.clone().unwrap_or_default();
     // A pipe makes an aggregation, whose parser also reports a pipe that is wrong.
     if aggregate::pipe_position(&text).is_some() {
-        return aggregate_route(State(state), principal, Query(q))
+        let q = AggregateQuery {
+            q: q.q,
+            from: q.from,
+            until: q.until,
+            stats: q.stats,
+            by: q.by,
+            interval: q.interval,
+            size: q.size,
+        };
+        return aggregate_route(State(state), principal, ApiQuery(q))
             .await
             .map(IntoResponse::into_response);
     }
@@ -281,7 +313,7 @@ async fn search(
 
 /// The aggregation a request asks for: the pipe in `q`, or the `stats`/`by`/`interval`
 /// parameters.
-fn aggregation(q: &SearchQuery, from_ns: i64, until_ns: i64) -> Result<Aggregate, ApiError> {
+fn aggregation(q: &AggregateQuery, from_ns: i64, until_ns: i64) -> Result<Aggregate, ApiError> {
     let text = q.q.clone().unwrap_or_default();
     let piped = aggregate::parse_pipe(&text).map_err(|(position, message)| {
         ApiError::bad_query(
@@ -340,11 +372,17 @@ fn aggregation(q: &SearchQuery, from_ns: i64, until_ns: i64) -> Result<Aggregate
 async fn aggregate_route(
     State(state): State<AppState>,
     _: Principal,
-    Query(q): Query<SearchQuery>,
+    ApiQuery(q): ApiQuery<AggregateQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let (from_ns, until_ns) = range(&state, q.from.as_deref(), q.until.as_deref())?;
     let agg = aggregation(&q, from_ns, until_ns)?;
-    let names: Vec<String> = agg.metrics.iter().map(ToString::to_string).collect();
+    // A bare `count()` is the `count` column already; every other metric is a column of its
+    // own, named as the pipe spells it.
+    let names: Vec<Option<String>> = agg
+        .metrics
+        .iter()
+        .map(|m| m.field.is_some().then(|| m.to_string()))
+        .collect();
     let group_by = agg.group_by.clone();
     let store = Arc::clone(&state.events);
     let result = tokio::task::spawn_blocking(move || store.aggregate(&agg))
@@ -355,7 +393,7 @@ async fn aggregate_route(
         names
             .iter()
             .zip(values)
-            .map(|(n, v)| (n.clone(), v.map_or(Value::Null, |x| json!(x))))
+            .filter_map(|(n, v)| Some((n.clone()?, v.map_or(Value::Null, |x| json!(x)))))
             .collect()
     };
     let rows: Vec<Value> = result
@@ -380,13 +418,16 @@ async fn aggregate_route(
     }
     columns.extend(group_by.iter().cloned());
     columns.push("count".into());
-    columns.extend(names.iter().cloned());
+    columns.extend(names.iter().flatten().cloned());
+    let mut totals = Map::new();
+    totals.insert("count".into(), json!(result.total));
+    totals.extend(metric_values(&result.totals));
     Ok(Json(json!({
         "total": result.total,
         "interval_seconds": result.interval_ns.map(|ns| ns as f64 / 1e9),
         "columns": columns,
         "rows": rows,
-        "totals": metric_values(&result.totals),
+        "totals": totals,
         "other": result.other,
     })))
 }
@@ -399,7 +440,7 @@ struct TailQuery {
 async fn tail(
     State(state): State<AppState>,
     _: Principal,
-    Query(q): Query<TailQuery>,
+    ApiQuery(q): ApiQuery<TailQuery>,
 ) -> Result<Response, ApiError> {
     let text = q.q.unwrap_or_default();
     if let Some(p) = aggregate::pipe_position(&text) {

@@ -15,7 +15,7 @@ use serde::de::DeserializeOwned;
 
 use super::AppState;
 use super::error::ApiError;
-use crate::auth::{Principal, Role};
+use crate::auth::{Principal, Role, TokenKind};
 
 /// The name of the login session cookie.
 pub const SESSION_COOKIE: &str = "sightline_session";
@@ -28,20 +28,18 @@ impl FromRequestParts<AppState> for Principal {
         let basic = basic_password(&parts.headers);
         if let Some(token) = bearer_token(&parts.headers).or(basic.as_deref()) {
             return match auth.api_token_principal(token).await? {
-                Some(principal) => Ok(principal),
-                None => {
+                Ok(principal) => Ok(principal),
+                Err(refusal) => {
                     auth.stats
                         .rejected_credentials
                         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    Err(ApiError::unauthorized(
-                        "invalid, revoked or wrong kind of token",
-                    ))
+                    Err(ApiError::unauthorized(refusal.message(TokenKind::Api)))
                 }
             };
         }
         let Some(session) = cookie(&parts.headers, SESSION_COOKIE) else {
             return Err(ApiError::unauthorized(
-                "authentication required: log in or send a bearer token",
+                "authentication required: log in, or send an API token as `Authorization: Bearer sl_api_…` (make one with `sightline token create NAME`)",
             ));
         };
         match auth.session_principal(session).await? {
@@ -71,24 +69,18 @@ impl FromRequestParts<AppState> for IngestKey {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let Some(text) = ingest_credential(&parts.headers) else {
             return Err(ApiError::unauthorized(
-                "an ingest token is required: Authorization: Bearer sl_ing_… (or ApiKey, or as the basic auth password)",
+                "an ingest token is required: Authorization: Bearer sl_ing_… (or ApiKey, or as the basic auth password); make one with `sightline token create NAME --kind ingest`",
             ));
         };
-        match state
-            .auth
-            .token(&text, crate::auth::TokenKind::Ingest)
-            .await?
-        {
-            Some(token) => Ok(IngestKey { name: token.name }),
-            None => {
+        match state.auth.token(&text, TokenKind::Ingest).await? {
+            Ok(token) => Ok(IngestKey { name: token.name }),
+            Err(refusal) => {
                 state
                     .auth
                     .stats
                     .rejected_credentials
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                Err(ApiError::unauthorized(
-                    "invalid, revoked or wrong kind of token",
-                ))
+                Err(ApiError::unauthorized(refusal.message(TokenKind::Ingest)))
             }
         }
     }
@@ -102,12 +94,43 @@ impl FromRequestParts<AppState> for Admin {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let principal = Principal::from_request_parts(parts, state).await?;
-        if principal.role != Role::Admin {
-            return Err(ApiError::forbidden("this needs the admin role"));
-        }
-        Ok(Admin(principal))
+        Ok(Admin(with_role(parts, state, Role::Admin).await?))
     }
+}
+
+/// A caller with the editor role or above: may change issues, dashboards and silences.
+#[derive(Debug)]
+pub struct Editor(pub Principal);
+
+impl FromRequestParts<AppState> for Editor {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        Ok(Editor(with_role(parts, state, Role::Editor).await?))
+    }
+}
+
+/// The caller, if their role includes `needed`; 403 naming both roles otherwise.
+async fn with_role(
+    parts: &mut Parts,
+    state: &AppState,
+    needed: Role,
+) -> Result<Principal, ApiError> {
+    let principal = Principal::from_request_parts(parts, state).await?;
+    if !principal.role.includes(needed) {
+        let at_least = if needed == Role::Admin {
+            ""
+        } else {
+            " or admin"
+        };
+        return Err(ApiError::forbidden(format!(
+            "this needs the {}{at_least} role; `{}` is a {}",
+            needed.as_str(),
+            principal.name,
+            principal.role.as_str()
+        )));
+    }
+    Ok(principal)
 }
 
 /// The text after `Bearer ` in the Authorization header.

@@ -4,14 +4,14 @@
 //!   by `first_seen`, `events`, `users`; `query` words must all be in the title;
 //! - `GET /api/v1/issues/{id}`: one issue, with the rule and components that grouped it, its
 //!   state changes, events per hour for 14 days, and its top tag values;
-//! - `PATCH /api/v1/issues/{id}` (admins) `{"status": "resolved" | "resolved_in_next_release" |
+//! - `PATCH /api/v1/issues/{id}` (editors and admins) `{"status": "resolved" | "resolved_in_next_release" |
 //!   "ignored" | "unresolved", "ignore_until": <epoch s>, "ignore_events": <n>}`;
 //! - `GET /api/v1/issues/{id}/events?limit=`: its events, newest first, each as the SDK sent it
 //!   (stack trace, breadcrumbs, tags, user, request, contexts).
 
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
@@ -19,7 +19,8 @@ use serde_json::{Value, json};
 
 use super::AppState;
 use super::error::ApiError;
-use super::extract::Admin;
+use super::extract::Editor;
+use super::params::{ApiQuery, NoQuery};
 use crate::auth::Principal;
 
 pub(super) fn routes() -> Router<AppState> {
@@ -52,7 +53,7 @@ async fn blocking<T: Send + 'static>(
 async fn list(
     State(state): State<AppState>,
     _: Principal,
-    Query(q): Query<ListQuery>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
     if let Some(sort) = q.sort.as_deref()
         && !matches!(sort, "last_seen" | "first_seen" | "events" | "users")
@@ -77,6 +78,7 @@ async fn list(
 
 async fn detail(
     State(state): State<AppState>,
+    _: NoQuery,
     _: Principal,
     Path(id): Path<i64>,
 ) -> Result<Json<Value>, ApiError> {
@@ -113,6 +115,7 @@ async fn detail(
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Change {
     status: String,
     ignore_until: Option<i64>,
@@ -121,7 +124,8 @@ struct Change {
 
 async fn change(
     State(state): State<AppState>,
-    Admin(who): Admin,
+    _: NoQuery,
+    Editor(who): Editor,
     Path(id): Path<i64>,
     body: Result<Json<Change>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
@@ -158,7 +162,7 @@ async fn events(
     State(state): State<AppState>,
     _: Principal,
     Path(id): Path<i64>,
-    Query(q): Query<EventsQuery>,
+    ApiQuery(q): ApiQuery<EventsQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let store = Arc::clone(&state.issues);
     let limit = q.limit.unwrap_or(50).clamp(1, 1000);

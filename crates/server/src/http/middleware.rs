@@ -93,3 +93,59 @@ pub(super) async fn timeout(State(state): State<AppState>, req: Request, next: N
         Err(_) => ApiError::timeout().into_response(),
     }
 }
+
+/// The longest error body [`json_errors`] reads to rewrap.
+const MAX_REWRAPPED_BODY: usize = 4096;
+
+/// Every error of Sightline's own API (`/api/v1/…`) answers in its JSON shape, including those
+/// axum produces before a handler runs: a path that does not parse (plain text), a method the
+/// route does not take (an empty 405). A JSON error passes through unchanged.
+pub(super) async fn json_errors(req: Request, next: Next) -> Response {
+    let api = req.uri().path().starts_with("/api/v1/");
+    let method = req.method().clone();
+    let response = next.run(req).await;
+    let status = response.status();
+    if !api || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let is_json = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json") || v.starts_with("text/event-stream"));
+    if is_json {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = match axum::body::to_bytes(body, MAX_REWRAPPED_BODY).await {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).trim().to_lowercase(),
+        Err(_) => String::new(),
+    };
+    let allow = parts
+        .headers
+        .get(axum::http::header::ALLOW)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let message = if status == StatusCode::METHOD_NOT_ALLOWED {
+        let takes = if allow.is_empty() {
+            String::new()
+        } else {
+            format!("; it takes {allow}")
+        };
+        format!("this route does not take {method}{takes}")
+    } else if text.is_empty() {
+        status
+            .canonical_reason()
+            .unwrap_or("request failed")
+            .to_lowercase()
+    } else {
+        text
+    };
+    let mut wrapped = ApiError::with_status(status, message).into_response();
+    for (name, value) in &parts.headers {
+        if name != axum::http::header::CONTENT_TYPE && name != axum::http::header::CONTENT_LENGTH {
+            wrapped.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    wrapped
+}

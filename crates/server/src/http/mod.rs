@@ -17,9 +17,11 @@ mod issues;
 mod middleware;
 mod ops;
 mod otlp;
+pub mod params;
 mod projects;
 pub mod sentry;
 mod series;
+pub mod time;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -63,6 +65,8 @@ pub struct AppState {
     /// The control database (users, tokens, projects).
     pub db: crate::db::ControlDb,
     pub events: Arc<::events::EventStore>,
+    /// Read-after-write: requests with `refresh` wait here until their events are searchable.
+    pub refresh: Arc<crate::ingest::refresh::Refresh>,
     /// Every event the store accepts, for live tails (sent only while someone listens).
     pub tail: tokio::sync::broadcast::Sender<Arc<model::LogEvent>>,
     /// The byte budget of ingest requests being stored at once (429 beyond it).
@@ -87,6 +91,7 @@ pub fn router(state: AppState) -> Router {
         .merge(sentry::routes(&public_path_prefix(&state.config)))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(max_body))
+        .layer(axum::middleware::from_fn(middleware::json_errors))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             middleware::timeout,

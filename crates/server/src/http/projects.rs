@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 use super::AppState;
 use super::error::ApiError;
 use super::extract::Admin;
+use super::params::NoQuery;
 use crate::auth::Principal;
 use crate::projects::{self, Project, ProjectError};
 
@@ -40,7 +41,11 @@ fn shown(state: &AppState, p: &Project) -> Value {
     })
 }
 
-async fn list(State(state): State<AppState>, _: Principal) -> Result<Json<Value>, ApiError> {
+async fn list(
+    State(state): State<AppState>,
+    _: Principal,
+    _: NoQuery,
+) -> Result<Json<Value>, ApiError> {
     let all = state
         .db
         .call(|conn| Ok(projects::list(conn)))
@@ -51,12 +56,14 @@ async fn list(State(state): State<AppState>, _: Principal) -> Result<Json<Value>
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct NewProject {
     name: String,
 }
 
 async fn create(
     State(state): State<AppState>,
+    _: NoQuery,
     _: Admin,
     body: Result<Json<NewProject>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ApiError> {
@@ -75,12 +82,14 @@ async fn create(
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct ProjectChange {
     refused_categories: Vec<String>,
 }
 
 async fn update(
     State(state): State<AppState>,
+    _: NoQuery,
     _: Admin,
     Path(id): Path<i64>,
     body: Result<Json<ProjectChange>, axum::extract::rejection::JsonRejection>,

@@ -7,7 +7,7 @@
 //!   fetch would: `start`, `end`, `step` and one value (or `null`) per step. Times are epoch
 //!   seconds, `now`, or `-<n><unit>` with `s`, `min`, `h`, `d`, `w`.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 
 use super::AppState;
 use super::error::ApiError;
+use super::params::ApiQuery;
 use crate::auth::Principal;
 
 pub(super) fn routes() -> Router<AppState> {
@@ -34,7 +35,7 @@ struct ListQuery {
 async fn list(
     State(state): State<AppState>,
     _: Principal,
-    Query(q): Query<ListQuery>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let limit = q.limit.unwrap_or(1000).min(100_000);
     let tsdb = state.tsdb.clone();
@@ -71,7 +72,7 @@ struct FetchQuery {
 async fn fetch(
     State(state): State<AppState>,
     _: Principal,
-    Query(q): Query<FetchQuery>,
+    ApiQuery(q): ApiQuery<FetchQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let now = state.clock.now().as_secs();
     let from =
@@ -103,20 +104,10 @@ async fn fetch(
     ))
 }
 
-/// Epoch seconds, `now`, or `-<n><unit>` with Graphite's units (`graphite::attime`).
+/// A native time (`super::time`) in epoch seconds.
 fn parse_time(text: &str, now: i64) -> Result<i64, String> {
-    if text == "now" {
-        return Ok(now);
-    }
-    if let Ok(epoch) = text.parse::<i64>() {
-        return Ok(epoch);
-    }
-    let bad = || format!("`{text}` is not epoch seconds, `now` or `-<n><unit>`");
-    if !text.starts_with('-') {
-        return Err(bad());
-    }
-    let offset = graphite::attime::parse_offset(text).map_err(|_| bad())?;
-    now.checked_add(offset).ok_or_else(bad)
+    super::time::parse_ns(text, now.saturating_mul(1_000_000_000))
+        .map(|ns| ns.div_euclid(1_000_000_000))
 }
 
 #[cfg(test)]
@@ -128,11 +119,8 @@ mod tests {
         assert_eq!(parse_time("now", 1000), Ok(1000));
         assert_eq!(parse_time("500", 1000), Ok(500));
         assert_eq!(parse_time("-5min", 1000), Ok(700));
+        assert_eq!(parse_time("-5m", 1000), Ok(700));
         assert_eq!(parse_time("-1h", 10_000), Ok(6_400));
-        assert!(
-            parse_time("-5m", 1000).is_err(),
-            "Graphite reads `m` as nothing: say min"
-        );
-        assert!(parse_time("yesterday", 1000).is_err());
+        assert!(parse_time("whenever", 1000).is_err());
     }
 }

@@ -11,6 +11,7 @@
 pub mod carbon;
 pub mod logs;
 pub mod net;
+pub mod refresh;
 pub mod statsd;
 mod statsd_agg;
 pub mod tcp;

@@ -40,10 +40,41 @@ impl FromStr for ListenAddr {
         if s == "off" {
             return Ok(ListenAddr::OFF);
         }
-        s.parse()
+        resolve(s)
             .map(|a| ListenAddr(Some(a)))
-            .map_err(|_| format!("`{s}` is not an address like 127.0.0.1:2003, or `off`"))
+            .map_err(|e| format!("{e}, or `off`"))
     }
+}
+
+/// A listen address: `IP:port`, or `name:port` resolved now (the first IPv4 address the name
+/// has, else its first address), so `localhost:8080` works as it does for other servers.
+pub fn resolve(text: &str) -> Result<SocketAddr, String> {
+    use std::net::ToSocketAddrs;
+    if let Ok(addr) = text.parse() {
+        return Ok(addr);
+    }
+    let example = "an address such as 127.0.0.1:8080 or localhost:8080";
+    let Some((host, port)) = text.rsplit_once(':') else {
+        return Err(format!("`{text}` has no port: use {example}"));
+    };
+    if port.parse::<u16>().is_err() || host.is_empty() {
+        return Err(format!("`{text}` is not {example}"));
+    }
+    let found: Vec<SocketAddr> = text
+        .to_socket_addrs()
+        .map_err(|e| format!("`{host}` does not resolve ({e}); use {example}"))?
+        .collect();
+    found
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or(found.first())
+        .copied()
+        .ok_or_else(|| format!("`{host}` resolves to no address; use {example}"))
+}
+
+/// serde's reading of a listen address that is never `off` (the HTTP listener's).
+pub fn deserialize_addr<'de, D: Deserializer<'de>>(d: D) -> Result<SocketAddr, D::Error> {
+    resolve(&String::deserialize(d)?).map_err(serde::de::Error::custom)
 }
 
 impl Serialize for ListenAddr {
@@ -192,11 +223,22 @@ mod tests {
     fn listen_addresses() {
         assert_eq!("off".parse::<ListenAddr>().unwrap(), ListenAddr::OFF);
         assert_eq!(
+            "localhost:2003".parse::<ListenAddr>().unwrap(),
+            ListenAddr::loopback(2003),
+            "a name is resolved"
+        );
+        assert!(resolve("8080").unwrap_err().contains("no port"));
+        assert!(
+            resolve("no-such-host.invalid:80")
+                .unwrap_err()
+                .contains("does not resolve")
+        );
+        assert_eq!(
             "127.0.0.1:2003".parse::<ListenAddr>().unwrap(),
             ListenAddr::loopback(2003)
         );
         assert_eq!(ListenAddr::loopback(8125).to_string(), "127.0.0.1:8125");
-        assert!("localhost:2003".parse::<ListenAddr>().is_err());
+        assert!("localhost".parse::<ListenAddr>().is_err());
     }
 
     #[test]

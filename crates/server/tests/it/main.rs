@@ -8,6 +8,7 @@ mod collectd;
 mod compat;
 mod events;
 mod events_questions;
+mod first_steps;
 mod graphite_golden;
 mod graphite_grafana;
 mod graphite_graph;
