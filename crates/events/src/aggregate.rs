@@ -583,21 +583,11 @@ pub fn pipe_position(query: &str) -> Option<usize> {
     None
 }
 
-/// `30s`, `5m`, `1h`, `1d`, `500ms` in nanoseconds.
+/// `30s`, `5m`, `1h`, `1d`, `500ms` (the one duration grammar, `model::HumanDuration`) in
+/// nanoseconds; none for zero.
 pub fn parse_duration(text: &str) -> Option<i64> {
-    let digits = text.bytes().take_while(u8::is_ascii_digit).count();
-    let (n, unit) = text.split_at(digits);
-    let n: i64 = n.parse().ok()?;
-    let unit_ns: i64 = match unit {
-        "ms" => 1_000_000,
-        "s" | "sec" => SECOND_NS,
-        "m" | "min" => 60 * SECOND_NS,
-        "h" => 3600 * SECOND_NS,
-        "d" => 86_400 * SECOND_NS,
-        "w" => 7 * 86_400 * SECOND_NS,
-        _ => return None,
-    };
-    n.checked_mul(unit_ns).filter(|ns| *ns > 0)
+    let d: model::HumanDuration = text.parse().ok()?;
+    Some(d.as_nanos()).filter(|ns| *ns > 0)
 }
 
 struct Lexer<'a> {

@@ -105,6 +105,9 @@ pub struct EventStore {
     wal: Mutex<crate::wal::Wal>,
     /// Called with every batch of accepted events once durable (live tail).
     on_added: RwLock<Option<AddedHook>>,
+    /// Batches added so far, and the last of them a commit made searchable (read-after-write).
+    added: std::sync::atomic::AtomicU64,
+    visible: std::sync::atomic::AtomicU64,
 }
 
 /// A function told of every batch of events the store accepted.
@@ -225,6 +228,8 @@ impl EventStore {
             partitions: RwLock::new(BTreeMap::new()),
             wal: Mutex::new(wal),
             on_added: RwLock::new(None),
+            added: std::sync::atomic::AtomicU64::new(0),
+            visible: std::sync::atomic::AtomicU64::new(0),
         };
         let entries = std::fs::read_dir(dir).map_err(|source| EventsError::Io {
             path: dir.to_owned(),
@@ -395,6 +400,7 @@ impl EventStore {
         for (event, partition) in accepted {
             partition.index(self.document(event))?;
         }
+        self.added.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         // Released only now: a commit must never seal a generation the indexes do not hold.
         drop(wal);
         Ok(refused)
@@ -411,8 +417,10 @@ impl EventStore {
     /// generations it came from are then deleted.
     /// Only partitions with new events commit; with none anywhere this does nothing.
     pub fn commit(&self) -> Result<()> {
-        use std::sync::atomic::Ordering::Relaxed;
+        use std::sync::atomic::Ordering::{Relaxed, SeqCst};
         let mut wal = self.wal.lock().map_err(|_| EventsError::Poisoned)?;
+        // Every batch counted so far is in the indexes (the WAL lock is held across `add`).
+        let through = self.added.load(SeqCst);
         let partitions: Vec<Arc<Partition>> = self
             .partitions
             .read()
@@ -425,6 +433,7 @@ impl EventStore {
             // Nothing is pending, so older generations (left by a restart) hold only committed
             // events.
             let dir = self.dir.join("wal");
+            self.visible.fetch_max(through, SeqCst);
             return wal
                 .remove_through(wal.current().saturating_sub(1))
                 .map_err(|source| EventsError::Io { path: dir, source });
@@ -452,7 +461,18 @@ impl EventStore {
         for p in &partitions {
             p.reader.reload()?;
         }
+        self.visible.fetch_max(through, SeqCst);
         Ok(())
+    }
+
+    /// How many batches `add` has taken; read after an `add` returns, at least that batch.
+    pub fn added_batches(&self) -> u64 {
+        self.added.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// How many of the added batches a commit has made searchable.
+    pub fn visible_batches(&self) -> u64 {
+        self.visible.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Events added and not yet committed, across partitions.

@@ -26,7 +26,7 @@ pub(crate) enum TokenCommand {
         /// `api` for the query and admin APIs, `ingest` for the HTTP ingest endpoints.
         #[arg(long, value_enum, default_value_t = KindArg::Api)]
         kind: KindArg,
-        /// The role of an API token.
+        /// The role of an API token (default viewer); ingest tokens take none.
         #[arg(long, value_enum)]
         role: Option<RoleArg>,
         #[command(flatten)]
@@ -42,6 +42,7 @@ pub(crate) enum TokenCommand {
     },
     /// Revoke a token by id; it stops working at once.
     Revoke {
+        /// The token's id, as `sightline token list` shows it.
         id: i64,
         #[command(flatten)]
         config: ConfigArgs,
@@ -52,7 +53,9 @@ pub(crate) enum TokenCommand {
 pub(crate) enum UserCommand {
     /// Add a user; the password is generated and printed unless --password-stdin is given.
     Add {
+        /// The name they log in with.
         username: String,
+        /// What they may do.
         #[arg(long, value_enum, default_value_t = RoleArg::Viewer)]
         role: RoleArg,
         /// Read the password from the first line of stdin.
@@ -63,6 +66,7 @@ pub(crate) enum UserCommand {
     },
     /// Set a new password and end the user's sessions.
     Passwd {
+        /// The user whose password to set.
         username: String,
         /// Read the password from the first line of stdin.
         #[arg(long)]
@@ -81,6 +85,7 @@ pub(crate) enum UserCommand {
 pub(crate) enum ProjectCommand {
     /// Create an error-tracking project and print its DSN, for `sentry_sdk.init(dsn=...)`.
     Create {
+        /// A name for the application, such as `shop` or `billing-api`.
         name: String,
         #[command(flatten)]
         config: ConfigArgs,
@@ -117,7 +122,11 @@ pub(crate) enum KindArg {
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub(crate) enum RoleArg {
+    /// Everything, including users, tokens and projects.
     Admin,
+    /// Read everything; resolve and ignore issues, edit dashboards, silence alerts.
+    Editor,
+    /// Read everything.
     Viewer,
 }
 
@@ -125,6 +134,7 @@ impl From<RoleArg> for Role {
     fn from(r: RoleArg) -> Role {
         match r {
             RoleArg::Admin => Role::Admin,
+            RoleArg::Editor => Role::Editor,
             RoleArg::Viewer => Role::Viewer,
         }
     }
@@ -292,7 +302,7 @@ fn choose_password(from_stdin: bool) -> anyhow::Result<(Secret, bool)> {
 pub(crate) fn project(cmd: ProjectCommand) -> anyhow::Result<()> {
     match cmd {
         ProjectCommand::Create { name, config } => {
-            let base = config.load(None)?.public_url();
+            let base = dsn_base(&config.load(None)?);
             let created = open_db(&config)?
                 .call_blocking(|conn| Ok(server::projects::create(conn, now(), &name)))?;
             let project = created?;
@@ -304,7 +314,7 @@ pub(crate) fn project(cmd: ProjectCommand) -> anyhow::Result<()> {
             print_line(&server::projects::dsn(&base, key, project.id))
         }
         ProjectCommand::List { json, config } => {
-            let base = config.load(None)?.public_url();
+            let base = dsn_base(&config.load(None)?);
             let all = open_db(&config)?.call_blocking(|conn| Ok(server::projects::list(conn)?))?;
             if json {
                 let shown: Vec<serde_json::Value> = all
@@ -333,6 +343,23 @@ pub(crate) fn project(cmd: ProjectCommand) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// The base URL of DSNs: the running server's (it knows the address it bound, whatever flag
+/// started it), or `http.public_url`, or the configured `http.addr`, saying which on stderr
+/// when it is a guess.
+fn dsn_base(config: &server::Config) -> String {
+    if let Some(url) = server::running_server_url(&config.data_dir) {
+        return url;
+    }
+    let base = config.public_url();
+    if config.http.public_url.is_none() {
+        eprintln!(
+            "note: no server is running on {}; the DSN assumes SDKs reach it at {base} (from http.addr); set http.public_url (or SIGHTLINE_HTTP__PUBLIC_URL) if they reach it elsewhere",
+            config.data_dir.display()
+        );
+    }
+    base
 }
 
 pub(crate) fn config(cmd: ConfigCommand) -> anyhow::Result<()> {

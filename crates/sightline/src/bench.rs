@@ -30,6 +30,7 @@ pub(crate) enum BenchCommand {
 
 #[derive(Debug, Args)]
 pub(crate) struct CarbonArgs {
+    /// The carbon plaintext listener to send to (ours, or carbon-cache's).
     #[arg(long, default_value = "127.0.0.1:2003")]
     addr: SocketAddr,
     /// Distinct series.
@@ -38,6 +39,7 @@ pub(crate) struct CarbonArgs {
     /// Points per series, 10 s apart, ending now.
     #[arg(long, default_value_t = 10)]
     points: usize,
+    /// TCP connections to spread the series over (a series always on the same one).
     #[arg(long, default_value_t = 4)]
     connections: usize,
     /// Prefix of every series name.
@@ -47,11 +49,13 @@ pub(crate) struct CarbonArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct StatsdArgs {
+    /// The statsd UDP listener to send to (ours, or etsy statsd's).
     #[arg(long, default_value = "127.0.0.1:8125")]
     addr: SocketAddr,
     /// Metrics per second.
     #[arg(long, default_value_t = 100_000)]
     rate: u64,
+    /// Metrics in each datagram, one per line.
     #[arg(long, default_value_t = 10)]
     per_packet: usize,
     /// Seconds to send for.

@@ -16,11 +16,13 @@ pub(crate) struct SentryArgs {
     /// The server's base URL.
     #[arg(long, default_value = "http://127.0.0.1:8080")]
     url: String,
+    /// The project's id (`sightline project create NAME` prints a DSN ending in it).
     #[arg(long)]
     project: i64,
     /// The project's public key.
     #[arg(long)]
     key: String,
+    /// Error events to send in all.
     #[arg(long, default_value_t = 10_000)]
     events: usize,
     /// Requests in flight at once.

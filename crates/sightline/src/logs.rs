@@ -41,6 +41,7 @@ pub(crate) enum LogsCommand {
         /// The query (empty for everything).
         #[arg(default_value = "")]
         query: String,
+        /// Print each event as a line of the API's JSON (NDJSON).
         #[arg(long)]
         json: bool,
         #[command(flatten)]
@@ -53,9 +54,22 @@ pub(crate) struct ServerArgs {
     /// The server's base URL.
     #[arg(long, env = "SIGHTLINE_URL", default_value = "http://127.0.0.1:8080")]
     url: String,
-    /// An API token (`sightline token create NAME` makes one).
+    /// An API token; without it, the command stops and says how to make one
+    /// (`sightline token create NAME`).
     #[arg(long, env = "SIGHTLINE_TOKEN", hide_env_values = true)]
-    token: String,
+    token: Option<String>,
+}
+
+impl ServerArgs {
+    /// The token, or an error saying how to get one.
+    fn token(&self) -> anyhow::Result<&str> {
+        match self.token.as_deref() {
+            Some(t) if !t.trim().is_empty() => Ok(t.trim()),
+            _ => bail!(
+                "no API token: set SIGHTLINE_TOKEN or pass --token; make one on the server's machine with\n  export SIGHTLINE_TOKEN=$(sightline token create $USER)"
+            ),
+        }
+    }
 }
 
 pub(crate) fn run(cmd: LogsCommand) -> anyhow::Result<()> {
@@ -94,13 +108,10 @@ pub(crate) fn run(cmd: LogsCommand) -> anyhow::Result<()> {
     })
 }
 
-/// `24h` becomes `-24h`; anything else is passed on as a time.
+/// A duration (`30m`, `24h`, `1h30m`: the grammar of the config and the API) becomes `-30m`;
+/// anything else is passed on as a time.
 fn since_param(since: &str) -> String {
-    let unit = since.trim_start_matches(|c: char| c.is_ascii_digit());
-    let relative = !unit.is_empty()
-        && unit.chars().all(char::is_alphabetic)
-        && since.starts_with(|c: char| c.is_ascii_digit());
-    if relative {
+    if since.parse::<model::HumanDuration>().is_ok() {
         format!("-{since}")
     } else {
         since.to_owned()
@@ -117,9 +128,10 @@ async fn get(
         server.url.trim_end_matches('/'),
         serde_urlencoded::to_string(params).context("encoding the query")?
     );
+    let token = server.token()?;
     let response = reqwest::Client::new()
         .get(&url)
-        .bearer_auth(&server.token)
+        .bearer_auth(token)
         .send()
         .await
         .with_context(|| {
@@ -247,9 +259,34 @@ fn print_event(out: &mut impl Write, e: &Value, json: bool) -> std::io::Result<(
         flatten("", fields, &mut flat);
     }
     for (k, v) in flat {
+        if shown_already(e, &k, &v) {
+            continue;
+        }
         line.push_str(&format!("  {k}={v}"));
     }
     writeln!(out, "{line}")
+}
+
+/// Whether sender field `key` holds what the line shows already: structlog's `event` (kept as
+/// a field to count by) is the message, and a sender's `level`, `service` or `host` is the
+/// column of that name (the level as normalised, so `WARN` is `warning`).
+fn shown_already(e: &Value, key: &str, value: &str) -> bool {
+    use wire::jsonlog::{HOST_KEYS, LEVEL_KEYS, MESSAGE_KEYS, SERVICE_KEYS};
+    let core = |name: &str| e[name].as_str().unwrap_or("\u{0}");
+    if MESSAGE_KEYS.contains(&key) {
+        return value == core("message");
+    }
+    if SERVICE_KEYS.contains(&key) {
+        return value == core("service");
+    }
+    if HOST_KEYS.contains(&key) {
+        return value == core("host");
+    }
+    if LEVEL_KEYS.contains(&key) {
+        let normalised = model::event::normalize_level(&Value::String(value.to_owned()));
+        return value == core("level") || normalised.as_deref() == Some(core("level"));
+    }
+    false
 }
 
 fn flatten(prefix: &str, obj: &Map<String, Value>, out: &mut Vec<(String, String)>) {
@@ -287,9 +324,20 @@ fn print_table(out: &mut impl Write, answer: &Value) -> std::io::Result<()> {
         },
         other => other.to_string(),
     };
+    // Group-by columns come before `count`; a null key is the bucket of events without it.
+    let keys = columns.iter().position(|c| c == "count").unwrap_or(0);
     let mut rows: Vec<Vec<String>> = vec![columns.clone()];
     for row in answer["rows"].as_array().into_iter().flatten() {
-        rows.push(columns.iter().map(|c| cell(&row[c])).collect());
+        rows.push(
+            columns
+                .iter()
+                .enumerate()
+                .map(|(i, c)| match &row[c] {
+                    Value::Null if i < keys && c != "time" => "(missing)".to_owned(),
+                    v => cell(v),
+                })
+                .collect(),
+        );
     }
     let widths: Vec<usize> = (0..columns.len())
         .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
@@ -310,11 +358,31 @@ mod tests {
     use super::*;
 
     #[test]
+    fn each_value_is_shown_once() {
+        let e = serde_json::json!({
+            "timestamp": "2026-11-25T00:00:00Z", "level": "warning", "service": "auth",
+            "host": "web-1", "message": "user.signed_up",
+            "fields": {"event": "user.signed_up", "level": "WARN", "service": "auth",
+                       "host": "web-1", "plan": "pro", "user": {"id": 7}}
+        });
+        let mut out = Vec::new();
+        print_event(&mut out, &e, false).unwrap();
+        let line = String::from_utf8(out).unwrap();
+        assert_eq!(
+            line.trim_end(),
+            "2026-11-25T00:00:00Z  warning auth       user.signed_up  plan=pro  user.id=7"
+        );
+    }
+
+    #[test]
     fn since_reads_durations_and_times() {
         assert_eq!(since_param("24h"), "-24h");
         assert_eq!(since_param("7d"), "-7d");
         assert_eq!(since_param("2026-11-25T00:00:00Z"), "2026-11-25T00:00:00Z");
         assert_eq!(since_param("1795618800"), "1795618800");
         assert_eq!(since_param("-1h"), "-1h");
+        assert_eq!(since_param("30m"), "-30m");
+        assert_eq!(since_param("1h30m"), "-1h30m");
+        assert_eq!(since_param("midnight"), "midnight");
     }
 }

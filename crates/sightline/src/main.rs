@@ -64,10 +64,11 @@ pub(crate) struct ConfigArgs {
     /// The config file; without it, ./sightline.toml is read if it exists.
     #[arg(long, short = 'c', env = "SIGHTLINE_CONFIG", value_name = "FILE")]
     pub(crate) config: Option<PathBuf>,
-    /// The data directory (config key `data_dir`).
+    /// The data directory (config key `data_dir`; default ./data).
     #[arg(long, value_name = "DIR")]
     pub(crate) data_dir: Option<PathBuf>,
-    /// Log level or filter, such as `debug` or `info,server=debug` (config key `log.level`).
+    /// Log level or filter, such as `debug` or `info,server=debug` (config key `log.level`;
+    /// default info).
     #[arg(long, value_name = "LEVEL")]
     pub(crate) log_level: Option<String>,
 }
@@ -102,6 +103,57 @@ fn main() -> ExitCode {
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// Every option and argument of every command says what it is, and what happens without
+    /// it: a default shown by clap, or words saying so.
+    #[test]
+    fn every_option_is_described_with_its_default() {
+        let mut problems = Vec::new();
+        let mut command = super::Cli::command();
+        command.build();
+        check(&command, "sightline", &mut problems);
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+    }
+
+    fn check(command: &clap::Command, path: &str, problems: &mut Vec<String>) {
+        if command.get_about().is_none() && path != "sightline" {
+            problems.push(format!("{path}: no description"));
+        }
+        for arg in command.get_arguments() {
+            let id = arg.get_id().as_str();
+            if matches!(id, "help" | "version") || arg.is_hide_set() {
+                continue;
+            }
+            let help = arg
+                .get_help()
+                .or(arg.get_long_help())
+                .map(|h| h.to_string())
+                .unwrap_or_default();
+            if help.is_empty() {
+                problems.push(format!("{path} {id}: no description"));
+                continue;
+            }
+            let takes_value = arg.get_action().takes_values();
+            let optional = !arg.is_required_set();
+            let has_default = !arg.get_default_values().is_empty();
+            let says = ["default", "without it", "Without it", "unset"]
+                .iter()
+                .any(|w| help.contains(w));
+            if takes_value && optional && !has_default && !says {
+                problems.push(format!(
+                    "{path} {id}: optional with no default shown and no word on what its absence means"
+                ));
+            }
+        }
+        for sub in command.get_subcommands() {
+            check(sub, &format!("{path} {}", sub.get_name()), problems);
         }
     }
 }

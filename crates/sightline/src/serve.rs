@@ -18,7 +18,8 @@ use crate::{ConfigArgs, logging};
 pub(crate) struct ServeArgs {
     #[command(flatten)]
     config: ConfigArgs,
-    /// Address for the HTTP API and UI (config key `http.addr`).
+    /// Address for the HTTP API and UI, `IP:port` or `name:port` (config key `http.addr`;
+    /// default 127.0.0.1:8080).
     #[arg(long, value_name = "ADDR")]
     http_addr: Option<String>,
 }

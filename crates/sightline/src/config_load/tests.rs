@@ -56,7 +56,7 @@ fn errors_name_the_file_the_key_and_the_reason() {
         ),
         (
             "[http]\naddr = \"nope\"\n",
-            "config file FILE: key `http.addr`: invalid socket address syntax",
+            "config file FILE: key `http.addr`: `nope` has no port: use an address such as 127.0.0.1:8080 or localhost:8080",
         ),
         (
             "[http]\nmax_body_size = \"12 parsecs\"\n",
@@ -130,7 +130,7 @@ fn environment_errors_name_the_variable() {
     let err = load_text("", &[("SIGHTLINE_HTTP_ADDR", "nowhere")]).unwrap_err();
     assert_eq!(
         err,
-        "environment variable SIGHTLINE_HTTP_ADDR (key `http.addr`): invalid socket address syntax"
+        "environment variable SIGHTLINE_HTTP_ADDR (key `http.addr`): `nowhere` has no port: use an address such as 127.0.0.1:8080 or localhost:8080"
     );
     let err = load_text("", &[("SIGHTLINE_HTTP_COLOUR", "blue")]).unwrap_err();
     assert!(
@@ -174,7 +174,17 @@ fn flags_beat_environment_beats_file() {
         ..FlagOverrides::default()
     };
     let err = load(Some(&path), env(&[]), &bad).unwrap_err().to_string();
-    assert_eq!(err, "flag --http-addr: invalid socket address syntax");
+    assert_eq!(
+        err,
+        "flag --http-addr: `x` has no port: use an address such as 127.0.0.1:8080 or localhost:8080"
+    );
+    // A name resolves, as other servers' flags do.
+    let named = FlagOverrides {
+        http_addr: Some("localhost:7".into()),
+        ..FlagOverrides::default()
+    };
+    let (config, _) = load(Some(&path), env(&[]), &named).unwrap();
+    assert_eq!(config.http.addr.to_string(), "127.0.0.1:7");
 }
 
 /// The annotated example must parse, and must state every default exactly.

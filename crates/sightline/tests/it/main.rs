@@ -7,6 +7,7 @@ mod durability;
 mod logs;
 mod process;
 mod projects;
+mod readme;
 mod serve;
 
 pub use process::{Serve, sightline};

@@ -21,6 +21,14 @@ fn project_create_prints_the_dsn_and_the_api_lists_it() {
     // stdout is exactly the DSN, as `DSN=$(sightline project create shop)` wants.
     let parsed = wire_dsn(&dsn);
     assert_eq!(parsed.0, "127.0.0.1");
+    // The server was started with `--http-addr 127.0.0.1:0`: the DSN names the port it bound,
+    // not the config's 8080.
+    assert!(
+        dsn.contains(&format!("@{}/", serve.http)),
+        "{dsn} names {}",
+        serve.http
+    );
+    assert_eq!(listed_dsn(&serve, dir.path()), dsn, "the API agrees");
     assert_eq!(parsed.2, "1");
     assert_eq!(parsed.1.len(), 32);
 
@@ -68,4 +76,47 @@ fn wire_dsn(dsn: &str) -> (String, String, String) {
         key.to_owned(),
         id.to_owned(),
     )
+}
+
+/// The first project's DSN as the running server lists it.
+fn listed_dsn(serve: &Serve, dir: &std::path::Path) -> String {
+    let token = sightline(dir)
+        .args(["token", "create", "dsn-check"])
+        .output()
+        .unwrap();
+    let token = String::from_utf8(token.stdout).unwrap().trim().to_owned();
+    let listed: Value = reqwest::blocking::Client::new()
+        .get(serve.url("/api/v1/projects"))
+        .bearer_auth(&token)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    listed["projects"][0]["dsn"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn without_a_running_server_the_dsn_says_what_it_assumed() {
+    let dir = tempfile::tempdir().unwrap();
+    // Make the data directory, then stop the server.
+    let mut serve = Serve::start(dir.path(), &[], &[]);
+    serve.signal("TERM");
+    assert!(
+        serve
+            .wait_exit(std::time::Duration::from_secs(20))
+            .is_some()
+    );
+    let out = sightline(dir.path())
+        .args(["project", "create", "later"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let dsn = String::from_utf8(out.stdout).unwrap();
+    assert!(dsn.contains("@127.0.0.1:8080/"), "{dsn}");
+    let note = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        note.contains("assumes SDKs reach it at http://127.0.0.1:8080")
+            && note.contains("http.public_url"),
+        "{note}"
+    );
 }

@@ -91,10 +91,29 @@ fn a_port_in_use_is_one_specific_line() {
     let stderr = String::from_utf8(out.stderr).unwrap();
     let last = stderr.lines().last().unwrap();
     assert!(
-        last.starts_with(&format!("error: cannot bind http listener to {addr}: ")),
+        last.starts_with(&format!("error: cannot bind the http listener to {addr}: ")),
         "{stderr}"
     );
-    assert!(last.to_lowercase().contains("in use"), "{stderr}");
+    assert_eq!(last.matches("in use").count(), 1, "said once: {stderr}");
+    assert!(
+        last.contains("--http-addr") && last.contains("`http.addr`"),
+        "names the flag and the key: {stderr}"
+    );
+
+    // Another listener names its key and variable.
+    let out = sightline(dir.path())
+        .args(["serve", "--http-addr", "127.0.0.1:0"])
+        .env("SIGHTLINE_CARBON_TCP", &addr)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let last = stderr.lines().last().unwrap();
+    assert!(
+        last.contains("carbon_tcp")
+            && last.contains("`carbon.tcp`")
+            && last.contains("SIGHTLINE_CARBON__TCP"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -298,7 +317,7 @@ fn no_secret_reaches_the_log() {
         .unwrap();
     let token = created["token"].as_str().unwrap().to_owned();
     let used = client
-        .get(serve.url("/api/v1/tokens?sentry_key=abcdef0123456789"))
+        .get(serve.url("/api/v1/events/search?q=abcdef0123456789"))
         .bearer_auth(&token)
         .send()
         .unwrap();
@@ -331,13 +350,16 @@ fn the_demo_fills_a_running_server() {
     let dir = tempfile::tempdir().unwrap();
     let serve = Serve::start(dir.path(), &[], &[("SIGHTLINE_ADMIN_PASSWORD", PASSWORD)]);
     let carbon = serve.addr("carbon_tcp").to_string();
+    let json_lines = serve.addr("json_lines_tcp").to_string();
     let out = sightline(dir.path())
         .args([
             "demo",
             "--carbon",
             &carbon,
+            "--json-lines",
+            &json_lines,
             "--backfill",
-            "30m",
+            "2h",
             "--duration",
             "0s",
         ])
@@ -371,18 +393,69 @@ fn the_demo_fills_a_running_server() {
         assert!(std::time::Instant::now() < deadline, "{listed}");
         std::thread::sleep(Duration::from_millis(50));
     }
-    let revenue: Value = client
-        .get(serve.url("/api/v1/series/fetch?name=shop.revenue.eur&from=-30min"))
-        .header("cookie", &cookie)
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
-    let known = revenue["values"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|v| v.is_number())
-        .count();
-    assert!(known >= 170, "half an hour of 10 s points: {known}");
+    // The newest points are sent last: wait until the last half hour is in.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let revenue: Value = client
+            .get(serve.url("/api/v1/series/fetch?name=shop.revenue.eur.sum&from=-30m"))
+            .header("cookie", &cookie)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        let known = revenue["values"]
+            .as_array()
+            .map_or(0, |v| v.iter().filter(|v| v.is_number()).count());
+        if known >= 170 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "half an hour of 10 s points: {known}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    // The demo's counters roll up as sums: two hours of signups add up to the same total from
+    // the 10 s tier (-3h) and from the 1 min tier (-7h, past the 6 h of 10 s points).
+    let total = |from: &str| -> f64 {
+        let series: Value = client
+            .get(serve.url(&format!(
+                "/render?target=shop.signups.count&from={from}&format=json"
+            )))
+            .header("cookie", &cookie)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        series[0]["datapoints"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|p| p[0].as_f64())
+            .sum()
+    };
+    let fine = total("-3h");
+    assert!(fine > 100.0, "{fine}");
+    assert_eq!(total("-7h"), fine, "signups sum over both tiers");
+
+    // The events of the same two hours: one sign-up event per sign-up counted.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let found: Value = client
+            .get(serve.url("/api/v1/events/search?q=event:user.signed_up&from=-3h&limit=1"))
+            .header("cookie", &cookie)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        if found["total"].as_f64() == Some(fine) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{found} sign-up events, {fine} counted"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }
