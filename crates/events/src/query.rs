@@ -1066,7 +1066,11 @@ impl Highlights {
             .cloned()
             .collect();
         if !self.free.is_empty() {
-            free_matched("", fields, &self.free, &mut out);
+            crate::store::visit_leaves("", fields, &mut |path, value| {
+                if self.free.iter().any(|t| json_matches(value, t)) {
+                    out.insert(path);
+                }
+            });
         }
         out.into_iter().collect()
     }
@@ -1087,30 +1091,6 @@ impl Highlights {
             }
         }
         out
-    }
-}
-
-/// Collects the paths under `prefix` whose value one of the bare `tests` matches.
-fn free_matched(
-    prefix: &str,
-    fields: &serde_json::Map<String, serde_json::Value>,
-    tests: &[Test],
-    out: &mut BTreeSet<String>,
-) {
-    for (key, value) in fields {
-        let path = if prefix.is_empty() {
-            key.clone()
-        } else {
-            format!("{prefix}.{key}")
-        };
-        match value {
-            serde_json::Value::Object(inner) => free_matched(&path, inner, tests, out),
-            other => {
-                if tests.iter().any(|t| json_matches(other, t)) {
-                    out.insert(path);
-                }
-            }
-        }
     }
 }
 

@@ -189,8 +189,13 @@ fn parse_day_name(name: &str) -> Option<i64> {
     (parts.next().is_none() && day_name(day) == name).then_some(day)
 }
 
-/// Every field path of a JSON object, dotted (as expand_dots indexes them).
-fn paths(prefix: &str, obj: &Map<String, Value>, out: &mut BTreeSet<String>) {
+/// Calls `visit` with every leaf of a JSON object and its dotted path (as expand_dots indexes
+/// them): objects are walked, anything else (arrays too) is a leaf.
+pub(crate) fn visit_leaves(
+    prefix: &str,
+    obj: &Map<String, Value>,
+    visit: &mut dyn FnMut(String, &Value),
+) {
     for (k, v) in obj {
         let path = if prefix.is_empty() {
             k.clone()
@@ -198,12 +203,17 @@ fn paths(prefix: &str, obj: &Map<String, Value>, out: &mut BTreeSet<String>) {
             format!("{prefix}.{k}")
         };
         match v {
-            Value::Object(inner) => paths(&path, inner, out),
-            _ => {
-                out.insert(path);
-            }
+            Value::Object(inner) => visit_leaves(&path, inner, visit),
+            leaf => visit(path, leaf),
         }
     }
+}
+
+/// Every field path of a JSON object, dotted.
+fn paths(prefix: &str, obj: &Map<String, Value>, out: &mut BTreeSet<String>) {
+    visit_leaves(prefix, obj, &mut |path, _| {
+        out.insert(path);
+    });
 }
 
 /// The schema's own fields; any other `name:` in a query is a sender field, under `fields.`.

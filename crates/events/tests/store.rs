@@ -40,17 +40,22 @@ fn data() -> Vec<LogEvent> {
     ]
 }
 
-fn search(store: &EventStore, query: &str) -> (Vec<String>, usize) {
-    let r = store
+/// The newest `limit` hits of `query` over both days.
+fn hits(store: &EventStore, query: &str, limit: usize) -> events::SearchResult {
+    store
         .search(&Search {
             query: query.into(),
             from_ns: D0,
             until_ns: D0 + 2 * DAY,
-            limit: 100,
+            limit,
             ascending: false,
             cursor_ns: None,
         })
-        .unwrap();
+        .unwrap()
+}
+
+fn search(store: &EventStore, query: &str) -> (Vec<String>, usize) {
+    let r = hits(store, query, 100);
     (
         r.hits.iter().map(|h| h.event.message.clone()).collect(),
         r.total,
@@ -138,16 +143,7 @@ fn events_are_found_by_every_kind_of_query() {
     assert_eq!(search(&store, "timestamp:[2026-11-26T00:00:00Z TO *]").1, 2);
 
     // Hits carry what matched.
-    let r = store
-        .search(&Search {
-            query: "pay* AND currency:EUR".into(),
-            from_ns: D0,
-            until_ns: D0 + 2 * DAY,
-            limit: 10,
-            ascending: false,
-            cursor_ns: None,
-        })
-        .unwrap();
+    let r = hits(&store, "pay* AND currency:EUR", 10);
     assert_eq!(r.hits[0].event.message, "payment.succeeded");
     assert_eq!(r.hits[0].highlights, [(0, 7)]);
     // `currency` was named; a bare word also matches whole field values (`event`).
@@ -449,16 +445,7 @@ fn a_bare_word_matches_whole_field_values_too() {
     // A field query stays exact; a bare word does not match part of a value.
     assert_eq!(search(&store, "email:alice").1, 0);
     assert_eq!(search(&store, "example").1, 0);
-    let r = store
-        .search(&Search {
-            query: "alice@example.com".into(),
-            from_ns: D0,
-            until_ns: D0 + 2 * DAY,
-            limit: 10,
-            ascending: false,
-            cursor_ns: None,
-        })
-        .unwrap();
+    let r = hits(&store, "alice@example.com", 10);
     assert_eq!(r.hits[0].matched_fields, ["email"]);
 }
 

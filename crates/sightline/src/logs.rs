@@ -16,7 +16,9 @@ pub(crate) enum LogsCommand {
     /// Search events (newest first), or aggregate them with a `| stats …` pipe.
     Search {
         /// The query, such as `level:error AND service:billing` or
-        /// `event:payment.succeeded | stats sum(amount) by currency`.
+        /// `event:payment.succeeded | stats sum(amount) by currency`. A bare word or phrase
+        /// (`alice@example.com`) matches the message's words and the whole value of any field;
+        /// `field:value` matches that field exactly.
         query: String,
         /// How far back: `24h`, `7d`, `30m`, or any time `from=` takes (`2026-11-25T00:00:00Z`).
         #[arg(long, default_value = "24h")]

@@ -5,7 +5,8 @@
 //!   recognised (`wire::jsonlog`). The answer counts what was accepted and lists (the first 100)
 //!   refused lines with why; the good lines of a request are stored whatever the bad ones hold.
 //!   The answer comes after the events are fsynced to the store's WAL; they become searchable
-//!   within its commit interval (a second). An event over `logs.max_record_size` is cut down
+//!   within its commit interval (a second), or before the answer with `?refresh=wait_for`
+//!   (`crate::ingest::refresh`). An event over `logs.max_record_size` is cut down
 //!   and marked `_truncated` (see `model::LogEvent::truncate`).
 //! - `GET /api/v1/events/search?q=&from=&until=&limit=&sort=&cursor=`: newest first (or
 //!   `sort=asc`), with the total count, highlights, and a `next_cursor` to page on. A query

@@ -3,7 +3,9 @@
 //! [`track`] counts each request as received, counts its body bytes as they are read, holds
 //! the in-flight gauge, and classifies the response: 400/415/422 are parse errors, 413/429/503
 //! are drops. The access log names the method, the path without its query string (query strings
-//! can carry keys, such as Sentry's `sentry_key`), the status and the latency.
+//! can carry keys, such as Sentry's `sentry_key`), the status and the latency. [`json_errors`]
+//! rewraps the errors of `/api/v1/…` that did not come from our handlers (axum's rejections,
+//! a 405) in the native API's JSON shape.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -139,3 +139,62 @@ fn logs_search_and_tail_talk_to_a_running_server() {
     tail.kill().unwrap();
     tail.wait().unwrap();
 }
+
+#[test]
+fn a_bad_pipe_a_missing_token_and_minutes_are_said_plainly() {
+    let dir = tempfile::tempdir().unwrap();
+    let serve = Serve::start(dir.path(), &[], &[]);
+    let api = token(dir.path(), &["cli"]);
+    let url = serve.url("");
+    let logs = |args: &[&str], token: Option<&str>| {
+        let mut command = sightline(dir.path());
+        command.arg("logs").args(args).env("SIGHTLINE_URL", &url);
+        if let Some(t) = token {
+            command.env("SIGHTLINE_TOKEN", t);
+        }
+        command.output().unwrap()
+    };
+    // The aggregate endpoint's own error reaches the terminal, with the caret under it.
+    for (query, says, caret_under) in [
+        (
+            "x | stats summ(amount)",
+            "unknown function `summ`; did you mean `sum`?",
+            "summ",
+        ),
+        ("x | stat count()", "did you mean `stats`?", "stat"),
+        (
+            "| timechart count() by",
+            "expected a field name after `by`",
+            "by",
+        ),
+    ] {
+        let out = logs(&["search", query, "--since", "1h"], Some(&api));
+        assert_eq!(out.status.code(), Some(1), "{query}");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(!err.contains("matching events"), "{query}: {err}");
+        assert!(err.contains(says), "{query}: {err}");
+        let lines: Vec<&str> = err.lines().collect();
+        let caret = lines.iter().position(|l| l.trim() == "^").unwrap();
+        let column = lines[caret].find('^').unwrap();
+        assert_eq!(
+            &lines[caret - 1][column..column + caret_under.len()],
+            caret_under,
+            "{query}: {err}"
+        );
+    }
+    // No token: the variable and the command that makes one.
+    let out = logs(&["search", "x"], None);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("SIGHTLINE_TOKEN") && err.contains("sightline token create"),
+        "{err}"
+    );
+    // `--since 30m`, as --help shows it.
+    let out = logs(&["search", "x", "--since", "30m"], Some(&api));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

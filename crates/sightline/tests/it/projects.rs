@@ -28,24 +28,14 @@ fn project_create_prints_the_dsn_and_the_api_lists_it() {
         "{dsn} names {}",
         serve.http
     );
-    assert_eq!(listed_dsn(&serve, dir.path()), dsn, "the API agrees");
+
     assert_eq!(parsed.2, "1");
     assert_eq!(parsed.1.len(), 32);
 
-    let token = sightline(dir.path())
-        .args(["token", "create", "ci"])
-        .output()
-        .unwrap();
-    let token = String::from_utf8(token.stdout).unwrap().trim().to_owned();
-    let listed: Value = reqwest::blocking::Client::new()
-        .get(serve.url("/api/v1/projects"))
-        .bearer_auth(&token)
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let listed = projects(&serve, dir.path());
     assert_eq!(listed["projects"][0]["keys"][0]["public_key"], parsed.1);
     assert_eq!(listed["projects"][0]["name"], "shop");
+    assert_eq!(listed["projects"][0]["dsn"], dsn, "the API agrees");
 
     let table = sightline(dir.path())
         .args(["project", "list"])
@@ -78,21 +68,20 @@ fn wire_dsn(dsn: &str) -> (String, String, String) {
     )
 }
 
-/// The first project's DSN as the running server lists it.
-fn listed_dsn(serve: &Serve, dir: &std::path::Path) -> String {
+/// The projects as the running server lists them, with a token made for it.
+fn projects(serve: &Serve, dir: &std::path::Path) -> Value {
     let token = sightline(dir)
-        .args(["token", "create", "dsn-check"])
+        .args(["token", "create", "ci"])
         .output()
         .unwrap();
     let token = String::from_utf8(token.stdout).unwrap().trim().to_owned();
-    let listed: Value = reqwest::blocking::Client::new()
+    reqwest::blocking::Client::new()
         .get(serve.url("/api/v1/projects"))
         .bearer_auth(&token)
         .send()
         .unwrap()
         .json()
-        .unwrap();
-    listed["projects"][0]["dsn"].as_str().unwrap().to_owned()
+        .unwrap()
 }
 
 #[test]
