@@ -67,6 +67,20 @@ pub enum Test {
     Range(Bound<String>, Bound<String>),
 }
 
+impl Node {
+    /// Whether the query has a bare word or phrase, which is also looked for in every field.
+    pub fn has_free_text(&self) -> bool {
+        match self {
+            Node::All => false,
+            Node::And(items) | Node::Or(items) => items.iter().any(Node::has_free_text),
+            Node::Not(inner) => inner.has_free_text(),
+            Node::Leaf { field, test, .. } => {
+                field.is_none() && matches!(test, Test::Word(_) | Test::Phrase(_))
+            }
+        }
+    }
+}
+
 /// Parses a query; an empty one (or `*`) matches everything.
 pub fn parse(text: &str) -> Result<Node, QueryError> {
     let mut p = Parser { text, pos: 0 };

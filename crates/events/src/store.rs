@@ -515,9 +515,12 @@ impl EventStore {
         if *parsed == crate::query::Node::All {
             return Ok(range);
         }
+        // Only a bare word needs the partition's field paths (a copy: `add` takes the lock).
         let paths = match partition {
-            Some(p) => p.paths.lock().map_err(|_| EventsError::Poisoned)?.clone(),
-            None => BTreeSet::new(),
+            Some(p) if parsed.has_free_text() => {
+                p.paths.lock().map_err(|_| EventsError::Poisoned)?.clone()
+            }
+            _ => BTreeSet::new(),
         };
         let compiled =
             crate::query::compile(parsed, f, &paths).map_err(|e| EventsError::Query {

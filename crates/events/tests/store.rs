@@ -283,19 +283,25 @@ fn added_events_survive_a_crash_before_commit_and_are_not_doubled() {
     assert_eq!(logs.len(), 1, "committed generations are deleted: {logs:?}");
 }
 
-fn aggregate(store: &EventStore, pipe: &str) -> events::AggregateResult {
+/// The aggregation a pipe asks for, over both days.
+fn try_aggregate(
+    store: &EventStore,
+    pipe: &str,
+) -> Result<events::AggregateResult, events::EventsError> {
     let (query, spec) = events::aggregate::parse_pipe(pipe).unwrap().unwrap();
-    store
-        .aggregate(&events::Aggregate {
-            query,
-            from_ns: D0,
-            until_ns: D0 + 2 * DAY,
-            metrics: spec.metrics,
-            group_by: spec.group_by,
-            size: 10,
-            interval: spec.interval,
-        })
-        .unwrap()
+    store.aggregate(&events::Aggregate {
+        query,
+        from_ns: D0,
+        until_ns: D0 + 2 * DAY,
+        metrics: spec.metrics,
+        group_by: spec.group_by,
+        size: 10,
+        interval: spec.interval,
+    })
+}
+
+fn aggregate(store: &EventStore, pipe: &str) -> events::AggregateResult {
+    try_aggregate(store, pipe).unwrap()
 }
 
 #[test]
@@ -494,21 +500,7 @@ fn aggregations_explain_what_cannot_be_grouped() {
     let store = EventStore::open(dir.path(), StoreConfig::default()).unwrap();
     store.add(data()).unwrap();
     store.commit().unwrap();
-    let error = |pipe: &str| {
-        let (query, spec) = events::aggregate::parse_pipe(pipe).unwrap().unwrap();
-        store
-            .aggregate(&events::Aggregate {
-                query,
-                from_ns: D0,
-                until_ns: D0 + 2 * DAY,
-                metrics: spec.metrics,
-                group_by: spec.group_by,
-                size: 10,
-                interval: spec.interval,
-            })
-            .unwrap_err()
-            .to_string()
-    };
+    let error = |pipe: &str| try_aggregate(&store, pipe).unwrap_err().to_string();
     let by_message = error("| stats count() by message");
     assert!(by_message.contains("full text"), "{by_message}");
     assert!(!by_message.contains("fast field"), "{by_message}");
