@@ -15,6 +15,7 @@ use std::path::PathBuf;
 use model::{ByteSize, HumanDuration};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+pub use crate::dashboards::UiConfig;
 pub use crate::ingest::carbon::CarbonConfig;
 pub use crate::ingest::logs::LogsConfig;
 pub use crate::ingest::net::{Cidr, ListenAddr};
@@ -36,6 +37,7 @@ pub struct Config {
     pub statsd: StatsdConfig,
     pub logs: LogsConfig,
     pub tsdb: TsdbConfig,
+    pub ui: UiConfig,
 }
 
 impl Default for Config {
@@ -50,6 +52,7 @@ impl Default for Config {
             logs: LogsConfig::default(),
             statsd: StatsdConfig::default(),
             tsdb: TsdbConfig::default(),
+            ui: UiConfig::default(),
         }
     }
 }

@@ -60,6 +60,33 @@ const MIGRATIONS: &[&str] = &[
     // 3: the categories a project tells SDKs not to send (X-Sentry-Rate-Limits on 200s).
     "ALTER TABLE projects ADD COLUMN refused_categories TEXT NOT NULL
         DEFAULT 'transaction;span;profile;profile_chunk;replay';",
+    // 4: the UI's dashboards with every saved version, and saved event searches.
+    "CREATE TABLE dashboards (
+        uid TEXT PRIMARY KEY,
+        title TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        body TEXT NOT NULL,
+        updated_at INTEGER NOT NULL,
+        updated_by TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE dashboard_versions (
+        uid TEXT NOT NULL REFERENCES dashboards(uid) ON DELETE CASCADE,
+        version INTEGER NOT NULL,
+        body TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        author TEXT NOT NULL,
+        message TEXT NOT NULL,
+        PRIMARY KEY (uid, version)
+    ) WITHOUT ROWID;
+    CREATE TABLE saved_searches (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        query TEXT NOT NULL,
+        range_from TEXT NOT NULL,
+        range_until TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+    );",
 ];
 
 /// The schema version this binary migrates to.

@@ -50,6 +50,8 @@ pub enum Error {
     Config { key: &'static str, reason: String },
     #[error("{0}")]
     Auth(String),
+    #[error("{0}")]
+    Dashboards(String),
     #[error("metric store: {0}")]
     Store(String),
     #[error("background task failed: {0}")]

@@ -18,6 +18,7 @@
 
 pub mod auth;
 pub mod config;
+pub mod dashboards;
 mod datadir;
 pub mod db;
 mod error;
@@ -109,6 +110,10 @@ pub async fn start(
     let tsdb = open_tsdb(&config, &data_dir, clock.clone()).await?;
     let events = open_events(&config, &data_dir).await?;
     let issues = open_issues(&data_dir).await?;
+    let dashboards = Arc::new(
+        dashboards::Library::load(config.ui.dashboards_dir.as_deref())
+            .map_err(|e| Error::Dashboards(e.to_string()))?,
+    );
     let (sink, writer) = ingest::start_writer(tsdb.clone());
 
     let telemetry = Arc::new(Telemetry::default());
@@ -155,6 +160,7 @@ pub async fn start(
         refresh: Arc::clone(&refresh),
         tail,
         ingest_gate: Arc::clone(&ingest_gate),
+        dashboards,
         shutdown: shutdown.clone(),
     };
     let monitor = selfmon::SelfMonitor {

@@ -16,7 +16,7 @@ use serde_json::json;
 
 use super::AppState;
 use super::error::ApiError;
-use super::extract::{Admin, ApiJson, ClientIp, SESSION_COOKIE, cookie};
+use super::extract::{Admin, ApiJson, ClientIp, SESSION_COOKIE, cookie, origin_matches};
 use super::params::NoQuery;
 use crate::auth::{Principal, Role, TokenKind};
 use crate::config::Secret;
@@ -47,8 +47,18 @@ async fn login(
     State(state): State<AppState>,
     _: NoQuery,
     ClientIp(ip): ClientIp,
+    headers: HeaderMap,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> Result<Response, ApiError> {
+    // A login form posted from another site would sign the browser in as someone else.
+    if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+        let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+        if origin != "null" && !origin_matches(origin, host, &state.config.public_url()) {
+            return Err(ApiError::forbidden(format!(
+                "refused a login from another site ({origin})"
+            )));
+        }
+    }
     let session = state.auth.login(ip, body.username, body.password).await?;
     let max_age = state.config.auth.session_ttl.get().as_secs() as i64;
     let cookie = session_cookie(

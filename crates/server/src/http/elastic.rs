@@ -21,6 +21,7 @@ use axum::routing::{get, post};
 use serde_json::{Map, Value, json};
 
 use super::AppState;
+use super::error::ApiError;
 use super::extract::IngestKey;
 use crate::ingest::refresh::RefreshMode;
 
@@ -58,7 +59,14 @@ fn es(status: StatusCode, body: Value) -> Response {
     response
 }
 
-async fn root(_: IngestKey) -> Response {
+/// The cluster's identity for shippers; a browser asking for `/` gets the web UI instead.
+async fn root(headers: HeaderMap, key: Result<IngestKey, ApiError>) -> Response {
+    if super::ui::wants_page(&headers) {
+        return super::ui::index_page(&headers);
+    }
+    if let Err(refused) = key {
+        return refused.into_response();
+    }
     es(
         StatusCode::OK,
         json!({

@@ -43,7 +43,10 @@ impl FromRequestParts<AppState> for Principal {
             ));
         };
         match auth.session_principal(session).await? {
-            Some(principal) => Ok(principal),
+            Some(principal) => {
+                same_origin(parts, state)?;
+                Ok(principal)
+            }
             None => {
                 auth.stats
                     .rejected_credentials
@@ -54,6 +57,49 @@ impl FromRequestParts<AppState> for Principal {
             }
         }
     }
+}
+
+/// Refuses a state-changing request made with the session cookie from another site (CSRF):
+/// its `Origin` (or, failing that, `Referer`) must be this server, by the `Host` it was asked
+/// for or by `http.public_url`. Reads pass; the cookie is also `SameSite=Lax`.
+fn same_origin(parts: &Parts, state: &AppState) -> Result<(), ApiError> {
+    use axum::http::Method;
+    if matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS) {
+        return Ok(());
+    }
+    let header_text = |name| parts.headers.get(name).and_then(|v| v.to_str().ok());
+    let origin = header_text(header::ORIGIN)
+        .filter(|o| *o != "null")
+        .or_else(|| header_text(header::REFERER));
+    let Some(origin) = origin else {
+        return Err(ApiError::forbidden(
+            "a change made with a login session needs an Origin header from this site; scripts should use an API token",
+        ));
+    };
+    if origin_matches(
+        origin,
+        header_text(header::HOST),
+        &state.config.public_url(),
+    ) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(format!(
+            "refused a change from another site ({origin}); log in on this server's own pages"
+        )))
+    }
+}
+
+/// Whether `origin` (`http://host:port`, or a referring URL) is this server.
+pub fn origin_matches(origin: &str, host: Option<&str>, public_url: &str) -> bool {
+    let authority = |url: &str| -> Option<String> {
+        let rest = url.split_once("://")?.1;
+        Some(rest.split(['/', '?', '#']).next()?.to_ascii_lowercase())
+    };
+    let Some(theirs) = authority(origin) else {
+        return false;
+    };
+    host.is_some_and(|h| h.eq_ignore_ascii_case(&theirs))
+        || authority(public_url).is_some_and(|ours| ours == theirs)
 }
 
 /// A sender holding an ingest token (`Authorization: Bearer sl_ing_…`), for the HTTP ingest
@@ -244,6 +290,42 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn origins_match_the_host_or_the_public_url() {
+        let public = "https://sightline.example.com/visibility";
+        assert!(origin_matches(
+            "http://127.0.0.1:8080",
+            Some("127.0.0.1:8080"),
+            public
+        ));
+        assert!(origin_matches(
+            "https://sightline.example.com",
+            Some("10.0.0.5:8080"),
+            public
+        ));
+        assert!(origin_matches(
+            "http://127.0.0.1:8080/explore?q=x",
+            Some("127.0.0.1:8080"),
+            public
+        ));
+        assert!(!origin_matches(
+            "http://evil.example",
+            Some("127.0.0.1:8080"),
+            public
+        ));
+        assert!(!origin_matches(
+            "http://127.0.0.1:8080.evil.example",
+            Some("127.0.0.1:8080"),
+            public
+        ));
+        assert!(!origin_matches("garbage", Some("127.0.0.1:8080"), public));
+        assert!(!origin_matches(
+            "http://127.0.0.1:9999",
+            None,
+            "http://127.0.0.1:8080"
+        ));
+    }
+
     use super::*;
 
     #[test]

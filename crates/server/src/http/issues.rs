@@ -39,6 +39,8 @@ struct ListQuery {
     environment: Option<String>,
     release: Option<String>,
     limit: Option<usize>,
+    /// Adds each issue's events per hour over this many hours (at most a week): sparklines.
+    hourly: Option<u32>,
 }
 
 async fn blocking<T: Send + 'static>(
@@ -72,7 +74,21 @@ async fn list(
         limit: q.limit.unwrap_or(100).clamp(1, 1000),
     };
     let store = Arc::clone(&state.issues);
-    let found = blocking(move || store.issues(&filter)).await?;
+    let hours = q.hourly.map(|h| i64::from(h.clamp(1, 168)));
+    let since = state.clock.now().as_secs() - hours.unwrap_or(0) * 3600;
+    let found = blocking(move || {
+        let found = store.issues(&filter)?;
+        let mut shown = Vec::with_capacity(found.len());
+        for issue in found {
+            let mut v = json!(issue);
+            if hours.is_some() {
+                v["hourly"] = hourly_json(&store.hourly(issue.id, since)?);
+            }
+            shown.push(v);
+        }
+        Ok(shown)
+    })
+    .await?;
     Ok(Json(json!({ "issues": found })))
 }
 
@@ -98,12 +114,7 @@ async fn detail(
         (Some(issue), changes, hourly, tags) => {
             let mut v = json!(issue);
             v["changes"] = json!(changes);
-            v["hourly"] = json!(
-                hourly
-                    .iter()
-                    .map(|(h, n)| json!({"hour": h, "events": n}))
-                    .collect::<Vec<_>>()
-            );
+            v["hourly"] = hourly_json(&hourly);
             v["tags"] = json!(tags
                 .iter()
                 .map(|(k, values)| json!({"key": k, "values": values.iter().map(|(val, n)| json!({"value": val, "events": n})).collect::<Vec<_>>()}))
@@ -112,6 +123,15 @@ async fn detail(
         }
         (None, ..) => Err(ApiError::not_found(format!("no issue {id}"))),
     }
+}
+
+fn hourly_json(hourly: &[(i64, i64)]) -> Value {
+    json!(
+        hourly
+            .iter()
+            .map(|(h, n)| json!({"hour": h, "events": n}))
+            .collect::<Vec<_>>()
+    )
 }
 
 #[derive(Deserialize)]

@@ -1,4 +1,4 @@
-//! The HTTP listener: one axum router for the API, ingest routes, operations and (later) the UI.
+//! The HTTP listener: one axum router for the API, ingest routes, operations and the web UI.
 //!
 //! Path of a request: [`middleware::track`] counts it and starts the access log line, then
 //! [`middleware::timeout`] bounds it, then the route's extractors authenticate the caller
@@ -7,6 +7,7 @@
 
 mod auth;
 mod body;
+mod dashboards;
 mod elastic;
 pub mod error;
 mod events;
@@ -22,6 +23,7 @@ mod projects;
 pub mod sentry;
 mod series;
 pub mod time;
+pub mod ui;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -71,6 +73,8 @@ pub struct AppState {
     pub tail: tokio::sync::broadcast::Sender<Arc<model::LogEvent>>,
     /// The byte budget of ingest requests being stored at once (429 beyond it).
     pub ingest_gate: Arc<gate::IngestGate>,
+    /// The read-only dashboards (built in and provisioned).
+    pub dashboards: Arc<crate::dashboards::Library>,
     /// Fires at shutdown: long-lived responses (tails) end on it.
     pub shutdown: CancellationToken,
 }
@@ -88,6 +92,8 @@ pub fn router(state: AppState) -> Router {
         .merge(otlp::routes())
         .merge(projects::routes())
         .merge(issues::routes())
+        .merge(dashboards::routes())
+        .merge(ui::routes())
         .merge(sentry::routes(&public_path_prefix(&state.config)))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(max_body))

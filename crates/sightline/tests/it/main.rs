@@ -9,5 +9,6 @@ mod process;
 mod projects;
 mod readme;
 mod serve;
+mod ui;
 
 pub use process::{Serve, sightline};

@@ -1,0 +1,170 @@
+// A time-series chart drawn by uPlot: lines or bars, hover values in the legend, a legend that
+// toggles series, drag to zoom, a crosshair shared by every chart on the page, and markers for
+// annotations (events, issues).
+
+import { useEffect, useRef } from "preact/hooks";
+import uPlot from "uplot";
+import { formatInstant, zoneName } from "../time";
+
+export interface ChartSeries {
+  label: string;
+  values: (number | null)[];
+}
+
+export interface Marker {
+  /** Epoch seconds. */
+  time: number;
+  label: string;
+  kind: "event" | "issue";
+}
+
+export interface ChartProps {
+  /** Epoch seconds, ascending. */
+  times: number[];
+  series: ChartSeries[];
+  kind?: "line" | "bars";
+  height?: number;
+  tz: string;
+  unit?: string;
+  markers?: Marker[];
+  /** Charts with the same key share a crosshair. */
+  syncKey?: string;
+  showLegend?: boolean;
+  onZoom?: (fromMs: number, untilMs: number) => void;
+}
+
+const PALETTE = ["#3d7fd9", "#e0792b", "#2fa36b", "#c9423f", "#8d62c9", "#b58b1e", "#2aa3b8", "#c45a9c", "#6b8a2c", "#6f6f6f"];
+
+export function seriesColor(i: number): string {
+  return PALETTE[i % PALETTE.length];
+}
+
+/** A short number: 1.2k, 3.4M, 0.25. */
+export function formatValue(v: number | null | undefined, unit = ""): string {
+  if (v === null || v === undefined || Number.isNaN(v)) return "–";
+  const abs = Math.abs(v);
+  let text: string;
+  if (abs >= 1e9) text = `${+(v / 1e9).toFixed(2)}G`;
+  else if (abs >= 1e6) text = `${+(v / 1e6).toFixed(2)}M`;
+  else if (abs >= 1e4) text = `${+(v / 1e3).toFixed(1)}k`;
+  else if (abs >= 100) text = `${Math.round(v)}`;
+  else text = `${+v.toFixed(abs >= 1 ? 2 : 3)}`;
+  return unit ? `${text} ${unit}` : text;
+}
+
+function cssVar(name: string, fallback: string): string {
+  return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || fallback;
+}
+
+function markerPlugin(markers: Marker[]): uPlot.Plugin {
+  return {
+    hooks: {
+      draw: (u) => {
+        const ctx = u.ctx;
+        ctx.save();
+        for (const m of markers) {
+          const x = u.valToPos(m.time, "x", true);
+          if (x < u.bbox.left || x > u.bbox.left + u.bbox.width) continue;
+          ctx.strokeStyle = m.kind === "issue" ? "#c9423f" : "#8d62c9";
+          ctx.setLineDash([4, 3]);
+          ctx.lineWidth = 1.5 * devicePixelRatio;
+          ctx.beginPath();
+          ctx.moveTo(x, u.bbox.top);
+          ctx.lineTo(x, u.bbox.top + u.bbox.height);
+          ctx.stroke();
+        }
+        ctx.restore();
+      },
+    },
+  };
+}
+
+export function Chart(props: ChartProps) {
+  const box = useRef<HTMLDivElement>(null);
+  const plot = useRef<uPlot | null>(null);
+  const zoom = useRef(props.onZoom);
+  zoom.current = props.onZoom;
+  // The chart is built again only when its shape changes; new data alone goes to `setData`,
+  // so refreshes neither flash nor lose the legend's toggles.
+  const shape = JSON.stringify([
+    props.series.map((s) => s.label),
+    props.kind,
+    props.height,
+    props.tz,
+    props.unit,
+    props.syncKey,
+    props.showLegend,
+    (props.markers ?? []).map((m) => [m.time, m.kind]),
+  ]);
+  const data = (): uPlot.AlignedData => [props.times, ...props.series.map((s) => s.values)];
+
+  useEffect(() => {
+    const el = box.current;
+    if (!el) return;
+    const axisColor = cssVar("--muted", "#888");
+    const gridColor = cssVar("--grid", "rgba(128,128,128,0.15)");
+    const tz = zoneName(props.tz);
+    const bars = props.kind === "bars";
+    const opts: uPlot.Options = {
+      width: Math.max(200, el.clientWidth),
+      height: props.height ?? 220,
+      tzDate: (ts) => (tz ? uPlot.tzDate(new Date(ts * 1000), tz) : new Date(ts * 1000)),
+      legend: { show: props.showLegend !== false, live: true },
+      cursor: {
+        sync: props.syncKey ? { key: props.syncKey } : undefined,
+        drag: { x: true, y: false, setScale: false },
+      },
+      scales: { x: { time: true } },
+      axes: [
+        { stroke: axisColor, grid: { stroke: gridColor }, ticks: { stroke: gridColor } },
+        {
+          stroke: axisColor,
+          grid: { stroke: gridColor },
+          ticks: { stroke: gridColor },
+          size: 56,
+          values: (_u, vals) => vals.map((v) => formatValue(v)),
+        },
+      ],
+      series: [
+        { label: "Time", value: (_u, v) => (v == null ? "–" : formatInstant(v * 1000, props.tz)) },
+        ...props.series.map((s, i) => ({
+          label: s.label,
+          stroke: seriesColor(i),
+          fill: bars ? seriesColor(i) + "cc" : seriesColor(i) + "1a",
+          width: bars ? 0 : 1.5,
+          spanGaps: false,
+          points: { show: false },
+          paths: bars ? uPlot.paths.bars!({ size: [0.8, 40] }) : undefined,
+          value: (_u: uPlot, v: number | null) => formatValue(v, props.unit),
+        })),
+      ],
+      hooks: {
+        setSelect: [
+          (u) => {
+            if (u.select.width < 3) return;
+            const from = u.posToVal(u.select.left, "x");
+            const until = u.posToVal(u.select.left + u.select.width, "x");
+            u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
+            zoom.current?.(from * 1000, until * 1000);
+          },
+        ],
+      },
+      plugins: props.markers?.length ? [markerPlugin(props.markers)] : [],
+    };
+    const u = new uPlot(opts, data(), el);
+    plot.current = u;
+    const resize = new ResizeObserver(() => u.setSize({ width: Math.max(200, el.clientWidth), height: props.height ?? 220 }));
+    resize.observe(el);
+    return () => {
+      resize.disconnect();
+      u.destroy();
+      plot.current = null;
+    };
+  }, [shape]);
+
+  useEffect(() => {
+    plot.current?.setData(data());
+  }, [props.times, props.series]);
+
+  return <div class="chart" ref={box} />;
+}
