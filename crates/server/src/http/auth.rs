@@ -53,7 +53,7 @@ async fn login(
     // A login form posted from another site would sign the browser in as someone else.
     if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
         let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
-        if origin != "null" && !origin_matches(origin, host, &state.config.public_url()) {
+        if !origin_matches(origin, host, &state.config.public_url()) {
             return Err(ApiError::forbidden(format!(
                 "refused a login from another site ({origin})"
             )));

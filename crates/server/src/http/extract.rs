@@ -59,33 +59,31 @@ impl FromRequestParts<AppState> for Principal {
     }
 }
 
-/// Refuses a state-changing request made with the session cookie from another site (CSRF):
-/// its `Origin` (or, failing that, `Referer`) must be this server, by the `Host` it was asked
-/// for or by `http.public_url`. Reads pass; the cookie is also `SameSite=Lax`.
+/// Refuses a state-changing request made with the session cookie from another site (CSRF).
+/// The cookie is `SameSite=Lax`, so other sites' forms and scripts do not carry it; beyond that,
+/// a browser names where a request comes from (`Origin`, else `Referer`, and
+/// `Sec-Fetch-Site`), and that must be this server, by the `Host` it was asked for or by
+/// `http.public_url`. A client that names no origin is not a browser on another site: scripts
+/// holding a cookie pass. Reads always pass.
 fn same_origin(parts: &Parts, state: &AppState) -> Result<(), ApiError> {
     use axum::http::Method;
     if matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS) {
         return Ok(());
     }
-    let header_text = |name| parts.headers.get(name).and_then(|v| v.to_str().ok());
-    let origin = header_text(header::ORIGIN)
-        .filter(|o| *o != "null")
-        .or_else(|| header_text(header::REFERER));
-    let Some(origin) = origin else {
-        return Err(ApiError::forbidden(
-            "a change made with a login session needs an Origin header from this site; scripts should use an API token",
-        ));
-    };
-    if origin_matches(
-        origin,
-        header_text(header::HOST),
-        &state.config.public_url(),
-    ) {
-        Ok(())
-    } else {
+    let header_text = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
+    let refuse = |from: &str| {
         Err(ApiError::forbidden(format!(
-            "refused a change from another site ({origin}); log in on this server's own pages"
+            "refused a change from another site ({from}); make changes on this server's own pages, or with an API token"
         )))
+    };
+    if header_text("sec-fetch-site") == Some("cross-site") {
+        return refuse("sec-fetch-site: cross-site");
+    }
+    let origin = header_text("origin").or_else(|| header_text("referer"));
+    match origin {
+        None => Ok(()),
+        Some(o) if origin_matches(o, header_text("host"), &state.config.public_url()) => Ok(()),
+        Some(o) => refuse(o),
     }
 }
 

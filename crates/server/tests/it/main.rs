@@ -19,4 +19,5 @@ mod projects;
 mod rsyslog;
 mod sentry;
 mod statsd_etsy;
+mod ui;
 mod whisper;
