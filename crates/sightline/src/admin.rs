@@ -348,6 +348,20 @@ pub(crate) fn project(cmd: ProjectCommand) -> anyhow::Result<()> {
 /// The base URL of DSNs: the running server's (it knows the address it bound, whatever flag
 /// started it), or `http.public_url`, or the configured `http.addr`, saying which on stderr
 /// when it is a guess.
+/// The DSN of the `demo-shop` project, made if it is missing, for `sightline demo`.
+pub(crate) fn demo_project_dsn(args: &ConfigArgs) -> anyhow::Result<String> {
+    const NAME: &str = "demo-shop";
+    let config = args.load(None)?;
+    let db = open_db(args)?;
+    let existing = db.call_blocking(|conn| Ok(server::projects::list(conn)?))?;
+    let project = match existing.into_iter().find(|p| p.name == NAME) {
+        Some(p) => p,
+        None => db.call_blocking(|conn| Ok(server::projects::create(conn, now(), NAME)))??,
+    };
+    let key = project.keys.first().context("the demo project has no key")?;
+    Ok(server::projects::dsn(&dsn_base(&config), key, project.id))
+}
+
 fn dsn_base(config: &server::Config) -> String {
     if let Some(url) = server::running_server_url(&config.data_dir) {
         return url;

@@ -6,8 +6,11 @@
 //! carbon listener, and the shop's events for the same interval (sign-ups, payments, errors,
 //! in `events`) as JSON lines to the JSON-lines listener. It first backfills history (an hour
 //! by default) so graphs have a shape at once, then sends a live batch every interval until
-//! stopped. The same seed gives the same traffic. Error issues and alerts join it later.
+//! stopped. Its error log lines are also sent as Sentry error events (`errors`), to the
+//! `demo-shop` project's envelope endpoint, as an SDK would. The same seed gives the same
+//! traffic.
 
+mod errors;
 mod events;
 
 use std::fmt::Write as _;
@@ -21,8 +24,8 @@ use model::{Clock, HumanDuration, SystemClock};
 
 /// What `sightline demo --help` says it sends.
 const DEMO_HELP: &str = "\
-Sends a simulated web shop's metrics to a running server's carbon listener, and its events to
-the JSON-lines listener: three web servers, a database host and a worker, with a daily traffic
+Sends a simulated web shop's metrics to a running server's carbon listener, its events to the
+JSON-lines listener and its errors to the Sentry endpoint: three web servers, a database host and a worker, with a daily traffic
 curve, noise, the odd 5xx burst and a database disk that slowly fills. It first backfills
 history (--backfill), then sends a batch every --interval until stopped (or for --duration).
 The same --seed sends the same traffic.
@@ -42,7 +45,14 @@ And the events of each interval, as structlog writes them (service, level, user.
   user.signed_up       one per sign-up counted, with `plan`
   payment.succeeded    one per order, with `amount` and `currency` (they add up to the revenue)
   checkout.error, payment.failed   level error, during 5xx bursts
-  user.logged_in, page.viewed      alice@example.com, about every ten minutes";
+  user.logged_in, page.viewed      alice@example.com, about every ten minutes
+
+Live batches also go to statsd (UDP): a `shop.checkout.duration` timing per order (so
+stats.timers.shop.checkout.duration.mean, .upper_90, .count...) and the `shop.page_views` counter.
+
+And each error line again as a Sentry error event, to the envelope endpoint of the `demo-shop`
+project (made in the server's --data-dir if missing; or --sentry DSN): TimeoutError in the
+checkout and CardDeclined in billing, with stack traces, breadcrumbs, the same user and time.";
 
 #[derive(Debug, Args)]
 #[command(long_about = DEMO_HELP)]
@@ -53,6 +63,15 @@ pub(crate) struct DemoArgs {
     /// The JSON-lines listener to send events to, or `off`.
     #[arg(long, default_value = "127.0.0.1:5170", value_name = "ADDR")]
     json_lines: String,
+    /// The statsd listener (UDP) for the live checkout timings and page views, or `off`.
+    #[arg(long, default_value = "127.0.0.1:8125", value_name = "ADDR")]
+    statsd: String,
+    /// Where errors go: a project's DSN, `off`, or `auto`: the `demo-shop` project of the
+    /// server on --data-dir (made if it is missing), at its Sentry envelope endpoint.
+    #[arg(long, default_value = "auto", value_name = "DSN")]
+    sentry: String,
+    #[command(flatten)]
+    config: crate::ConfigArgs,
     /// How much history to send first, so graphs have a shape at once.
     #[arg(long, default_value = "1h", value_name = "DURATION")]
     backfill: HumanDuration,
@@ -76,9 +95,18 @@ pub(crate) fn run(args: DemoArgs) -> anyhow::Result<()> {
         "off" => None,
         addr => Some(connect(addr, "JSON-lines")?),
     };
+    let sentry = sentry_target(&args)?;
     let mut sent = Sent::default();
-    let mut send_batch = |t: i64, sent: &mut Sent| -> anyhow::Result<()> {
+    let statsd = statsd_socket(&args.statsd)?;
+    let mut send_batch = |t: i64, sent: &mut Sent, live: bool| -> anyhow::Result<()> {
         sent.points += send(&mut carbon, &shop.batch(t))?;
+        if let (true, Some(socket)) = (live, statsd.as_ref()) {
+            for line in shop.statsd_lines() {
+                // UDP, as statsd clients send: a lost datagram is a lost sample.
+                let _ = socket.send(line.as_bytes());
+                sent.samples += 1;
+            }
+        }
         if let Some(stream) = json_lines.as_mut() {
             let lines = events.batch(t, step, shop.last);
             sent.events += lines.lines().count();
@@ -86,18 +114,27 @@ pub(crate) fn run(args: DemoArgs) -> anyhow::Result<()> {
                 .write_all(lines.as_bytes())
                 .context("the JSON-lines listener closed the connection")?;
         }
+        for line in events.take_errors() {
+            let Some(target) = sentry.as_ref() else {
+                continue;
+            };
+            sent.errors += 1;
+            if let Some(event) = errors::event_for(&line, args.seed << 32 | sent.errors as u64) {
+                target.send(&event)?;
+            }
+        }
         Ok(())
     };
     let now = SystemClock.now().as_secs();
     let start = now - args.backfill.get().as_secs() as i64;
     let mut t = start - start.rem_euclid(step);
     while t < now {
-        send_batch(t, &mut sent)?;
+        send_batch(t, &mut sent, false)?;
         t += step;
     }
     eprintln!(
-        "demo: sent {} points and {} events of history; now sending live every {step}s",
-        sent.points, sent.events
+        "demo: sent {} points, {} events and {} errors of history; now sending live every {step}s",
+        sent.points, sent.events, sent.errors
     );
     let stop_at = args.duration.map(|d| now + d.get().as_secs() as i64);
     loop {
@@ -105,12 +142,12 @@ pub(crate) fn run(args: DemoArgs) -> anyhow::Result<()> {
         if stop_at.is_some_and(|end| t >= end) {
             break;
         }
-        send_batch(t, &mut sent)?;
+        send_batch(t, &mut sent, true)?;
         std::thread::sleep(Duration::from_secs(step as u64));
     }
     eprintln!(
-        "demo: done; sent {} points and {} events in all",
-        sent.points, sent.events
+        "demo: done; sent {} points, {} events, {} errors and {} statsd samples in all",
+        sent.points, sent.events, sent.errors, sent.samples
     );
     Ok(())
 }
@@ -120,6 +157,38 @@ pub(crate) fn run(args: DemoArgs) -> anyhow::Result<()> {
 struct Sent {
     points: usize,
     events: usize,
+    errors: usize,
+    samples: usize,
+}
+
+/// A UDP socket connected to the statsd listener, or none for `off`.
+fn statsd_socket(addr: &str) -> anyhow::Result<Option<std::net::UdpSocket>> {
+    if addr == "off" {
+        return Ok(None);
+    }
+    let target = server::resolve_listen_addr(addr).map_err(anyhow::Error::msg)?;
+    let bind: SocketAddr = if target.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" }.parse()?;
+    let socket = std::net::UdpSocket::bind(bind)?;
+    socket
+        .connect(target)
+        .with_context(|| format!("cannot address the statsd listener at {addr}"))?;
+    Ok(Some(socket))
+}
+
+/// Where the errors go, from `--sentry`; `auto` without a control database beside the demo
+/// sends none and says so.
+fn sentry_target(args: &DemoArgs) -> anyhow::Result<Option<errors::SentryTarget>> {
+    match args.sentry.as_str() {
+        "off" => Ok(None),
+        "auto" => match crate::admin::demo_project_dsn(&args.config) {
+            Ok(dsn) => errors::SentryTarget::from_dsn(&dsn).map(Some),
+            Err(e) => {
+                eprintln!("demo: sending no errors ({e:#}); give --sentry DSN to send them");
+                Ok(None)
+            }
+        },
+        dsn => errors::SentryTarget::from_dsn(dsn).map(Some),
+    }
 }
 
 /// A TCP connection to a listener, or an error saying which and what to check.
@@ -167,15 +236,21 @@ const ALL_HOSTS: [&str; 5] = ["web-1", "web-2", "web-3", "db-1", "worker-1"];
 #[derive(Debug)]
 struct Shop {
     rng: Rng,
+    /// Its own stream for the statsd samples, so live sending leaves the rest as seeded.
+    samples: Rng,
     /// What the last batch counted, for its events.
     last: events::Counts,
+    /// The last batch's requests over all web servers.
+    last_requests: f64,
 }
 
 impl Shop {
     fn new(seed: u64) -> Self {
         Shop {
             rng: Rng(seed),
+            samples: Rng(seed ^ 0x57A7_5D00),
             last: events::Counts::default(),
+            last_requests: 0.0,
         }
     }
 
@@ -255,6 +330,7 @@ impl Shop {
         push("shop.orders.count".to_owned(), orders);
         push("shop.revenue.eur.sum".to_owned(), eur);
         push("shop.revenue.usd.sum".to_owned(), usd);
+        self.last_requests = total_requests;
         self.last = events::Counts {
             signups: signups as u32,
             orders: orders as u32,
@@ -265,6 +341,24 @@ impl Shop {
         points
     }
 }
+
+impl Shop {
+    /// The last batch as an application's statsd client reports it: how long each order's
+    /// checkout took (a timer, so statsd computes its mean, percentiles and count) and the
+    /// page views (a counter). Sent live only, as statsd stamps points with its flush time.
+    fn statsd_lines(&mut self) -> Vec<String> {
+        let mut lines = Vec::new();
+        for _ in 0..self.last.orders.min(MAX_TIMINGS) {
+            let ms = 180.0 + 400.0 * self.samples.next() * self.samples.next() + 40.0 * self.samples.noise();
+            lines.push(format!("shop.checkout.duration:{:.0}|ms", ms.max(20.0)));
+        }
+        lines.push(format!("shop.page_views:{:.0}|c", self.last_requests * 0.7));
+        lines
+    }
+}
+
+/// The most checkout timings one batch sends.
+const MAX_TIMINGS: u32 = 200;
 
 /// Disk use: flat on most hosts; on the database host it creeps up through the day, so a
 /// "disk full" alert has something to watch.

@@ -58,9 +58,13 @@ export async function annotations(panel: Panel, range: TimeRange, tz: string, va
   }
   if (a.issues) {
     const { fromMs, untilMs } = resolveRange(range, Date.now(), tz);
-    const list = await getJson<{ issues: Issue[] }>(withQuery("/api/v1/issues", { status: "unresolved", sort: "first_seen", limit: 50 }));
+    const list = await getJson<{ issues: (Issue & { regressed_at?: number[] })[] }>(
+      withQuery("/api/v1/issues", { status: "unresolved", sort: "last_seen", limit: 100, regressions: "true" }),
+    );
+    const inRange = (t: number) => t * 1000 >= fromMs && t * 1000 <= untilMs;
     for (const i of list.issues) {
-      if (i.first_seen * 1000 >= fromMs && i.first_seen * 1000 <= untilMs) out.push({ time: i.first_seen, label: `new issue: ${i.title}`, kind: "issue" });
+      if (inRange(i.first_seen)) out.push({ time: i.first_seen, label: `new issue: ${i.title}`, kind: "issue" });
+      for (const t of i.regressed_at ?? []) if (inRange(t)) out.push({ time: t, label: `regressed: ${i.title}`, kind: "issue" });
     }
   }
   return out;

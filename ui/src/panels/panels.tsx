@@ -93,7 +93,12 @@ function GraphPanel({ panel, ctx, width, height }: { panel: Panel; ctx: PanelCon
   if (targets.length === 0) return <p class="muted panel-empty">Add a Graphite target to this panel.</p>;
   if (error) return <PanelError error={error} />;
   if (!data) return <p class="muted panel-empty">Loading…</p>;
-  if (data.series.length === 0) return <p class="muted panel-empty">No series match {targets.join(", ")}.</p>;
+  if (data.series.length === 0)
+    return (
+      <p class="muted panel-empty">
+        No data in this time range for <code>{targets.join(", ")}</code>.
+      </p>
+    );
   return (
     <Chart
       times={data.times}

@@ -41,6 +41,8 @@ struct ListQuery {
     limit: Option<usize>,
     /// Adds each issue's events per hour over this many hours (at most a week): sparklines.
     hourly: Option<u32>,
+    /// Adds when each issue regressed (`regressed_at`, epoch seconds): graph annotations.
+    regressions: Option<bool>,
 }
 
 async fn blocking<T: Send + 'static>(
@@ -76,6 +78,7 @@ async fn list(
     let store = Arc::clone(&state.issues);
     let hours = q.hourly.map(|h| i64::from(h.clamp(1, 168)));
     let since = state.clock.now().as_secs() - hours.unwrap_or(0) * 3600;
+    let regressions = q.regressions.unwrap_or(false);
     let found = blocking(move || {
         let found = store.issues(&filter)?;
         let mut shown = Vec::with_capacity(found.len());
@@ -83,6 +86,15 @@ async fn list(
             let mut v = json!(issue);
             if hours.is_some() {
                 v["hourly"] = hourly_json(&store.hourly(issue.id, since)?);
+            }
+            if regressions {
+                let changes = store.changes(issue.id)?;
+                let at: Vec<i64> = changes
+                    .iter()
+                    .filter(|c| c.detail.starts_with("regressed"))
+                    .map(|c| c.at)
+                    .collect();
+                v["regressed_at"] = json!(at);
             }
             shown.push(v);
         }

@@ -503,6 +503,14 @@ async fn a_resolved_issue_regresses_on_a_newer_release() {
         format!("regressed: event {:032x} in release shop@1.1", 3)
     );
     assert_eq!(detail["times_seen"], 3);
+    // The list says when, for graph annotations, and the sparkline's hours.
+    let listed = server
+        .get_json(&format!("/api/v1/issues?project={id}&regressions=true&hourly=24"))
+        .await;
+    let regressed = listed["issues"][0]["regressed_at"].as_array().unwrap();
+    assert_eq!(regressed.len(), 1);
+    assert_eq!(regressed[0], changes[1]["at"]);
+    assert_eq!(listed["issues"][0]["hourly"][0]["events"], 3);
     let bad = patch(json!({"status": "closed"})).await.unwrap();
     assert_eq!(bad.status(), 400);
 }

@@ -33,6 +33,8 @@ const MAX_ERRORS_LOGGED: u32 = 5;
 pub(super) struct Events {
     rng: Rng,
     next_user: u64,
+    /// The error lines written since the last `take_errors`, for the Sentry copies.
+    errors: Vec<serde_json::Value>,
 }
 
 impl Events {
@@ -40,6 +42,7 @@ impl Events {
         Events {
             rng: Rng(seed ^ 0x5EED_E7E7),
             next_user: 1,
+            errors: Vec::new(),
         }
     }
 
@@ -94,6 +97,9 @@ impl Events {
                        "user": user, "reason": "card_declined", "currency": "EUR",
                        "amount": (self.rng.next() * 9000.0 + 500.0).round() / 100.0})
             };
+            let mut copy = event.clone();
+            copy["timestamp"] = json!(at);
+            self.errors.push(copy);
             line(at, event);
         }
         // Alice comes back about every ten minutes: she logs in and looks around.
@@ -111,6 +117,11 @@ impl Events {
             );
         }
         out
+    }
+
+    /// The error lines of the batches since the last call, with their epoch-ms `timestamp`.
+    pub(super) fn take_errors(&mut self) -> Vec<serde_json::Value> {
+        std::mem::take(&mut self.errors)
     }
 
     /// A paying customer: alice now and then, else someone who signed up before.

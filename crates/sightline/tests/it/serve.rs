@@ -458,4 +458,34 @@ fn the_demo_fills_a_running_server() {
         );
         std::thread::sleep(Duration::from_millis(200));
     }
+    // Each error line is also an error event, sent to the Sentry endpoint as an SDK would:
+    // the checkout's timeouts are one issue, with as many events as `checkout.error` lines.
+    let get = |path: &str| -> Value {
+        client
+            .get(serve.url(path))
+            .header("cookie", &cookie)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap()
+    };
+    let projects = get("/api/v1/projects");
+    assert_eq!(projects["projects"][0]["name"], "demo-shop");
+    let issues = get("/api/v1/issues?sort=events");
+    let titles: Vec<&str> = issues["issues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(titles.len(), 2, "{titles:?}");
+    assert_eq!(titles[0], "TimeoutError: upstream timed out");
+    assert!(titles[1].starts_with("CardDeclined: card declined by issuer"), "{titles:?}");
+    let lines = get("/api/v1/events/search?q=event:checkout.error&from=-3h&limit=1");
+    assert_eq!(issues["issues"][0]["times_seen"], lines["total"]);
+    let id = issues["issues"][0]["id"].as_i64().unwrap();
+    let sample = get(&format!("/api/v1/issues/{id}/events?limit=1"));
+    let frames = &sample["events"][0]["event"]["exception"]["values"][0]["stacktrace"]["frames"];
+    assert_eq!(frames[0]["function"], "place_order");
+    assert_eq!(frames[0]["in_app"], true);
 }
