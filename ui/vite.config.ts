@@ -18,5 +18,5 @@ export default defineConfig({
     port: 5173,
     proxy: Object.fromEntries(proxied.map((p) => [p, { target: backend, changeOrigin: false }])),
   },
-  test: { include: ["test/**/*.test.ts"] },
+  test: { include: ["test/**/*.test.{ts,mjs}"] },
 });

@@ -50,8 +50,10 @@ export function Layout(props: { user: Principal; route: Route; onLogout: () => v
     }
   }
 
+  const kiosk = props.route.params.get("kiosk") === "1";
   return (
     <div class="shell">
+      {!kiosk && (
       <header class="topbar">
         <a class="brand" href="/">
           Sightline
@@ -95,6 +97,7 @@ export function Layout(props: { user: Principal; route: Route; onLogout: () => v
           Log out
         </button>
       </header>
+      )}
       {props.children}
     </div>
   );
