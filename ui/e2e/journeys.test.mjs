@@ -83,6 +83,16 @@ async function api(page, path) {
   return res.json();
 }
 
+/** Sends one event over the HTTP ingest API, as an application would. */
+async function ingest(event) {
+  const res = await fetch(`${BASE}/api/v1/ingest`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${process.env.SIGHTLINE_INGEST}` },
+    body: JSON.stringify(event),
+  });
+  assert.equal(res.status, 200, await res.text());
+}
+
 const panel = (page, title) => page.locator(`section.panel[aria-label="${title}"]`);
 
 describe("journeys", () => {
@@ -153,7 +163,12 @@ describe("journeys", () => {
     await page.waitForURL(/from=20\d\d-/);
     const zoomed = new URL(page.url());
     assert.ok(Date.parse(zoomed.searchParams.get("until")) > Date.parse(zoomed.searchParams.get("from")));
-    // The range carries over to Explore.
+    // The range carries over to Issues and to Explore.
+    await page.getByRole("link", { name: "Issues in this range" }).click();
+    await page.waitForURL(/\/issues\?/);
+    await page.getByText("Seen between").waitFor();
+    assert.equal(new URL(page.url()).searchParams.get("from"), zoomed.searchParams.get("from"));
+    await page.goBack();
     await page.getByRole("link", { name: "Events in this range" }).click();
     await page.waitForURL(/\/explore\?/);
     assert.equal(new URL(page.url()).searchParams.get("from"), zoomed.searchParams.get("from"));
@@ -219,6 +234,17 @@ describe("journeys", () => {
     await first.getByRole("button", { name: "Show context" }).click();
     await first.locator(".context li.current").waitFor();
     await shot(page, "04-alice");
+    // Live tail: what she does next arrives at the top; paused, nothing more is added.
+    await page.getByRole("button", { name: "Live tail" }).click();
+    await page.waitForURL(/live=1/);
+    await page.waitForTimeout(500);
+    await ingest({ event: "cart.viewed", level: "info", service: "web", user: { email: "alice@example.com" } });
+    await page.locator("ol.events li").first().locator(".event-line .message .text", { hasText: "cart.viewed" }).waitFor({ timeout: WAIT });
+    await page.getByRole("button", { name: "Pause" }).click();
+    await ingest({ event: "cart.emptied", level: "info", service: "web", user: { email: "alice@example.com" } });
+    await page.waitForTimeout(1500);
+    assert.equal(await page.locator("ol.events .message .text", { hasText: "cart.emptied" }).count(), 0, "paused");
+    await shot(page, "04-alice-live");
   });
 
   test("5. who signed up today, and income this week by currency, from the UI alone", async (t) => {

@@ -138,6 +138,9 @@ export function DashboardPage({ uid, params, user }: { uid: string; params: URLS
         <a class="button ghost" href={href({ name: "explore" }, { from: time.range.from, until: time.range.until })}>
           Events in this range
         </a>
+        <a class="button ghost" href={href({ name: "issues" }, { status: "all", from: time.range.from, until: time.range.until })}>
+          Issues in this range
+        </a>
         {editable && !isEditing && (
           <button class="primary" onClick={() => setDraft(structuredClone(board))}>
             Edit

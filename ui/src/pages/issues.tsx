@@ -7,6 +7,7 @@ import { ApiError, canEdit, getJson, Principal, sendJson, withQuery } from "../a
 import { Sparkline } from "../components/sparkline";
 import { Issue, STATUS_LABELS } from "../issues";
 import { navigate } from "../nav";
+import { formatInstant, resolveRange } from "../time";
 import { href, withParams } from "../url";
 
 export function ago(seconds: number, nowMs = Date.now()): string {
@@ -29,6 +30,15 @@ export function hourlySeries(hourly: { hour: number; events: number }[] | undefi
   return { times, counts };
 }
 
+/** The `from`/`until` of the URL in epoch ms; a bad time means no window. */
+function activeWindow(params: URLSearchParams): { fromMs: number; untilMs: number } | null {
+  try {
+    return resolveRange({ from: params.get("from") ?? "-24h", until: params.get("until") ?? "now" }, Date.now());
+  } catch {
+    return null;
+  }
+}
+
 const FILTERS: [string, string][] = [
   ["project", "Project id"],
   ["environment", "Environment"],
@@ -44,6 +54,8 @@ export function IssueList({ params, user }: { params: URLSearchParams; user: Pri
   const [text, setText] = useState(params.get("query") ?? "");
   const [tick, setTick] = useState(0);
   const go = (changes: Record<string, string | undefined>) => navigate(href({ name: "issues" }, withParams(params, changes)));
+  // A window from a graph or an event: the issues seen in it.
+  const seen = params.get("from") ? activeWindow(params) : null;
 
   useEffect(() => {
     setError("");
@@ -58,7 +70,7 @@ export function IssueList({ params, user }: { params: URLSearchParams; user: Pri
     };
     getJson<{ issues: Issue[] }>(withQuery("/api/v1/issues", q)).then(
       (r) => {
-        setIssues(r.issues);
+        setIssues(seen ? r.issues.filter((i) => i.last_seen * 1000 >= seen.fromMs && i.first_seen * 1000 <= seen.untilMs) : r.issues);
         setSelected(new Set());
       },
       (e: ApiError) => setError(e.message),
@@ -104,6 +116,12 @@ export function IssueList({ params, user }: { params: URLSearchParams; user: Pri
           <FilterInput name={key} label={label} value={params.get(key) ?? ""} onChange={(v) => go({ [key]: v })} />
         ))}
       </div>
+      {seen && (
+        <p class="muted">
+          Seen between {formatInstant(seen.fromMs, "")} and {formatInstant(seen.untilMs, "")}.{" "}
+          <a href={href({ name: "issues" }, withParams(params, { from: undefined, until: undefined }))}>Any time</a>
+        </p>
+      )}
       {editable && (
         <div class="toolbar secondary">
           <button class="ghost" disabled={selected.size === 0} onClick={() => bulk({ status: "resolved" })}>

@@ -172,6 +172,7 @@ fn the_ui_journeys_pass_in_chromium() {
         .env("SIGHTLINE_VIEWER_PASSWORD", VIEWER_PASSWORD)
         .env("SIGHTLINE_SCREENSHOTS", &shots)
         .env("SIGHTLINE_HOSTILE", HOSTILE)
+        .env("SIGHTLINE_INGEST", ingest.trim())
         .env("CHROMIUM", &chromium)
         .status()
         .expect("run node (Node.js is needed for the UI tests)");
