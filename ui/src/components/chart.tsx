@@ -105,6 +105,9 @@ export function Chart(props: ChartProps) {
     const gridColor = cssVar("--grid", "rgba(128,128,128,0.15)");
     const tz = zoneName(props.tz);
     const bars = props.kind === "bars";
+    // A shaded area helps one or two lines; under many it is only paint (and costs the most
+    // to draw), so many lines are drawn as lines.
+    const shade = props.series.length <= 4;
     const opts: uPlot.Options = {
       width: Math.max(200, el.clientWidth),
       height: props.height ?? 220,
@@ -130,8 +133,8 @@ export function Chart(props: ChartProps) {
         ...props.series.map((s, i) => ({
           label: s.label,
           stroke: seriesColor(i),
-          fill: bars ? seriesColor(i) + "cc" : seriesColor(i) + "1a",
-          width: bars ? 0 : 1.5,
+          fill: bars ? seriesColor(i) + "cc" : shade ? seriesColor(i) + "1a" : undefined,
+          width: bars ? 0 : shade ? 1.5 : 1,
           spanGaps: false,
           points: { show: false },
           paths: bars ? uPlot.paths.bars!({ size: [0.8, 40] }) : undefined,

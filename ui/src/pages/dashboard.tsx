@@ -288,7 +288,7 @@ function Grid(props: {
   const items = props.editing ? props.board.panels.map((panel) => ({ panel, scope: {} })) : expandRepeats(props.board.panels, props.selected, props.options);
   return (
     <div class="grid" ref={ref}>
-      {items.map(({ panel, scope }) => (
+      {width > 0 && items.map(({ panel, scope }) => (
         <PanelFrame
           key={panel.id}
           panel={panel}

@@ -15,6 +15,8 @@ import { addFilter, filterTerm, flatten, splitPipe } from "../query";
 import { absolute, apiTime, formatInstant, TimeRange } from "../time";
 import { href, withParams } from "../url";
 
+/** Events per page, as Kibana shows them: more come with "Show more". */
+const PAGE = 50;
 const CORE_FIELDS = ["level", "service", "host"];
 /** Fields the event line shows already, left out of its preview. */
 const PREVIEW_SKIP = new Set(["level", "service", "host", "event", "message", "msg", "timestamp"]);
@@ -68,7 +70,7 @@ export function Explore({ params, user }: { params: URLSearchParams; user: Princ
         }, fail);
     } else {
       setTable(null);
-      Promise.all([searchEvents(query, time.range, time.tz, { sort }), histogram(query, time.range, time.tz)]).then(
+      Promise.all([searchEvents(query, time.range, time.tz, { sort, limit: PAGE }), histogram(query, time.range, time.tz)]).then(
         ([page, h]) => {
           if (stale) return;
           setHits(page.events);
@@ -89,7 +91,7 @@ export function Explore({ params, user }: { params: URLSearchParams; user: Princ
 
   async function more() {
     if (!cursor) return;
-    const page = await searchEvents(query, time.range, time.tz, { sort, cursor });
+    const page = await searchEvents(query, time.range, time.tz, { sort, cursor, limit: PAGE });
     setHits((old) => [...old, ...page.events]);
     setCursor(page.next_cursor);
   }

@@ -293,9 +293,10 @@ export function zoomTo(fromMs: number, untilMs: number, params: Record<string, s
   navigate(href({ name: "dashboard", uid }, { ...params, from: r.from, until: r.until }));
 }
 
+/** An element's width, 0 until it is measured (so panels ask for data once, at their size). */
 export function useWidth(): [RefObject<HTMLDivElement>, number] {
   const ref = useRef<HTMLDivElement>(null);
-  const [width, setWidth] = useState(600);
+  const [width, setWidth] = useState(0);
   useEffect(() => {
     if (!ref.current) return;
     const ro = new ResizeObserver(() => ref.current && setWidth(ref.current.clientWidth));
