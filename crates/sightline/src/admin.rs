@@ -358,7 +358,10 @@ pub(crate) fn demo_project_dsn(args: &ConfigArgs) -> anyhow::Result<String> {
         Some(p) => p,
         None => db.call_blocking(|conn| Ok(server::projects::create(conn, now(), NAME)))??,
     };
-    let key = project.keys.first().context("the demo project has no key")?;
+    let key = project
+        .keys
+        .first()
+        .context("the demo project has no key")?;
     Ok(server::projects::dsn(&dsn_base(&config), key, project.id))
 }
 

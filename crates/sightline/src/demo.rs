@@ -167,7 +167,12 @@ fn statsd_socket(addr: &str) -> anyhow::Result<Option<std::net::UdpSocket>> {
         return Ok(None);
     }
     let target = server::resolve_listen_addr(addr).map_err(anyhow::Error::msg)?;
-    let bind: SocketAddr = if target.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" }.parse()?;
+    let bind: SocketAddr = if target.is_ipv4() {
+        "0.0.0.0:0"
+    } else {
+        "[::]:0"
+    }
+    .parse()?;
     let socket = std::net::UdpSocket::bind(bind)?;
     socket
         .connect(target)
@@ -349,7 +354,9 @@ impl Shop {
     fn statsd_lines(&mut self) -> Vec<String> {
         let mut lines = Vec::new();
         for _ in 0..self.last.orders.min(MAX_TIMINGS) {
-            let ms = 180.0 + 400.0 * self.samples.next() * self.samples.next() + 40.0 * self.samples.noise();
+            let ms = 180.0
+                + 400.0 * self.samples.next() * self.samples.next()
+                + 40.0 * self.samples.noise();
             lines.push(format!("shop.checkout.duration:{:.0}|ms", ms.max(20.0)));
         }
         lines.push(format!("shop.page_views:{:.0}|c", self.last_requests * 0.7));

@@ -505,7 +505,9 @@ async fn a_resolved_issue_regresses_on_a_newer_release() {
     assert_eq!(detail["times_seen"], 3);
     // The list says when, for graph annotations, and the sparkline's hours.
     let listed = server
-        .get_json(&format!("/api/v1/issues?project={id}&regressions=true&hourly=24"))
+        .get_json(&format!(
+            "/api/v1/issues?project={id}&regressions=true&hourly=24"
+        ))
         .await;
     let regressed = listed["issues"][0]["regressed_at"].as_array().unwrap();
     assert_eq!(regressed.len(), 1);

@@ -37,7 +37,11 @@ impl SentryTarget {
         if key.is_empty() || project.parse::<u64>().is_err() {
             return Err(bad());
         }
-        let addr = if host.contains(':') { host.to_owned() } else { format!("{host}:80") };
+        let addr = if host.contains(':') {
+            host.to_owned()
+        } else {
+            format!("{host}:80")
+        };
         Ok(SentryTarget {
             addr,
             host: host.to_owned(),
@@ -174,16 +178,43 @@ fn crumb(ms: i64, back_ms: i64, category: &str, message: String, level: &str) ->
 fn checkout_crumbs(ms: i64) -> Value {
     json!([
         crumb(ms, 4200, "navigation", "/cart -> /checkout".into(), "info"),
-        crumb(ms, 2100, "query", "SELECT * FROM carts WHERE user_id = %s".into(), "info"),
-        crumb(ms, 2000, "http", "POST http://stock.internal/reserve".into(), "warning"),
+        crumb(
+            ms,
+            2100,
+            "query",
+            "SELECT * FROM carts WHERE user_id = %s".into(),
+            "info"
+        ),
+        crumb(
+            ms,
+            2000,
+            "http",
+            "POST http://stock.internal/reserve".into(),
+            "warning"
+        ),
     ])
 }
 
 fn payment_crumbs(ms: i64, line: &Value) -> Value {
     json!([
-        crumb(ms, 900, "queue", "job billing.charge received".into(), "info"),
-        crumb(ms, 300, "http", format!("POST https://payments.example/charges ({} {})",
-            line["amount"], line["currency"].as_str().unwrap_or("")), "info"),
+        crumb(
+            ms,
+            900,
+            "queue",
+            "job billing.charge received".into(),
+            "info"
+        ),
+        crumb(
+            ms,
+            300,
+            "http",
+            format!(
+                "POST https://payments.example/charges ({} {})",
+                line["amount"],
+                line["currency"].as_str().unwrap_or("")
+            ),
+            "info"
+        ),
     ])
 }
 
@@ -194,9 +225,15 @@ mod tests {
     #[test]
     fn dsns_name_the_envelope_route() {
         let t = SentryTarget::from_dsn("http://abc@127.0.0.1:8080/3").unwrap();
-        assert_eq!((t.addr.as_str(), t.path.as_str(), t.key.as_str()), ("127.0.0.1:8080", "/api/3/envelope/", "abc"));
+        assert_eq!(
+            (t.addr.as_str(), t.path.as_str(), t.key.as_str()),
+            ("127.0.0.1:8080", "/api/3/envelope/", "abc")
+        );
         let prefixed = SentryTarget::from_dsn("http://k@localhost/visibility/7").unwrap();
-        assert_eq!((prefixed.addr.as_str(), prefixed.path.as_str()), ("localhost:80", "/visibility/api/7/envelope/"));
+        assert_eq!(
+            (prefixed.addr.as_str(), prefixed.path.as_str()),
+            ("localhost:80", "/visibility/api/7/envelope/")
+        );
         for bad in ["https://k@h/1", "http://h/1", "http://k@h/x", "nonsense"] {
             assert!(SentryTarget::from_dsn(bad).is_err(), "{bad}");
         }

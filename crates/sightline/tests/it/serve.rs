@@ -480,7 +480,10 @@ fn the_demo_fills_a_running_server() {
         .collect();
     assert_eq!(titles.len(), 2, "{titles:?}");
     assert_eq!(titles[0], "TimeoutError: upstream timed out");
-    assert!(titles[1].starts_with("CardDeclined: card declined by issuer"), "{titles:?}");
+    assert!(
+        titles[1].starts_with("CardDeclined: card declined by issuer"),
+        "{titles:?}"
+    );
     let lines = get("/api/v1/events/search?q=event:checkout.error&from=-3h&limit=1");
     assert_eq!(issues["issues"][0]["times_seen"], lines["total"]);
     let id = issues["issues"][0]["id"].as_i64().unwrap();

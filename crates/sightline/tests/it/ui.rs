@@ -158,6 +158,10 @@ fn the_ui_journeys_pass_in_chromium() {
         sightline(dir.path()).args(["token", "create", "journeys"]),
         "token",
     );
+    let ingest = run(
+        sightline(dir.path()).args(["token", "create", "journeys-ingest", "--kind", "ingest"]),
+        "ingest token",
+    );
     wait_searchable(&serve, token.trim(), "hostile");
     wait_searchable(&serve, token.trim(), "event:payment.succeeded");
 
