@@ -82,6 +82,8 @@ function markerPlugin(markers: Marker[]): uPlot.Plugin {
 export function Chart(props: ChartProps) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
+  /** The series the chart was last given, so the first data effect does not draw again. */
+  const drawn = useRef<ChartSeries[] | null>(null);
   const zoom = useRef(props.onZoom);
   zoom.current = props.onZoom;
   // The chart is built again only when its shape changes; new data alone goes to `setData`,
@@ -156,7 +158,15 @@ export function Chart(props: ChartProps) {
     };
     const u = new uPlot(opts, data(), el);
     plot.current = u;
-    const resize = new ResizeObserver(() => u.setSize({ width: Math.max(200, el.clientWidth), height: props.height ?? 220 }));
+    drawn.current = props.series;
+    // Only a real change of width redraws (the observer also reports the first size).
+    let width = opts.width;
+    const resize = new ResizeObserver(() => {
+      const next = Math.max(200, el.clientWidth);
+      if (next === width) return;
+      width = next;
+      u.setSize({ width, height: props.height ?? 220 });
+    });
     resize.observe(el);
     return () => {
       resize.disconnect();
@@ -166,7 +176,9 @@ export function Chart(props: ChartProps) {
   }, [shape]);
 
   useEffect(() => {
-    plot.current?.setData(data());
+    if (!plot.current || drawn.current === props.series) return;
+    drawn.current = props.series;
+    plot.current.setData(data());
   }, [props.times, props.series]);
 
   return <div class="chart" ref={box} />;
