@@ -124,3 +124,14 @@ describe("Grafana import", () => {
     ]);
   });
 });
+
+import { hasIsolated } from "../src/components/chart";
+
+describe("charts", () => {
+  it("find values a line alone would not show", () => {
+    expect(hasIsolated([null, 1, null])).toBe(true);
+    expect(hasIsolated([1, null, null])).toBe(true);
+    expect(hasIsolated([1, 2, null, 3, 4])).toBe(false);
+    expect(hasIsolated([null, null])).toBe(false);
+  });
+});

@@ -52,6 +52,11 @@ export function formatValue(v: number | null | undefined, unit = ""): string {
   return unit ? `${text} ${unit}` : text;
 }
 
+/** Whether some value has no value beside it, so a line alone would not show it. */
+export function hasIsolated(values: (number | null)[]): boolean {
+  return values.some((v, i) => v !== null && (values[i - 1] ?? null) === null && (values[i + 1] ?? null) === null);
+}
+
 function cssVar(name: string, fallback: string): string {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || fallback;
 }
@@ -138,7 +143,8 @@ export function Chart(props: ChartProps) {
           fill: bars ? seriesColor(i) + "cc" : shade ? seriesColor(i) + "1a" : undefined,
           width: bars ? 0 : shade ? 1.5 : 1,
           spanGaps: false,
-          points: { show: false },
+          // A value with no neighbour draws no line: mark such sparse series' points.
+          points: { show: !bars && hasIsolated(s.values), size: 5 },
           paths: bars ? uPlot.paths.bars!({ size: [0.8, 40] }) : undefined,
           value: (_u: uPlot, v: number | null) => formatValue(v, props.unit),
         })),

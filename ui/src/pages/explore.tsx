@@ -391,7 +391,7 @@ export function DataTable({ result, tz }: { result: AggregateResult; tz: string 
       <thead>
         <tr>
           {result.columns.map((c) => (
-            <th>{c}</th>
+            <th class={typeof result.rows[0]?.[c] === "number" ? "num" : ""}>{c}</th>
           ))}
         </tr>
       </thead>

@@ -159,7 +159,7 @@ function TablePanel({ panel, ctx }: { panel: Panel; ctx: PanelContext }) {
       <thead>
         <tr>
           {data.columns.map((c) => (
-            <th>{c}</th>
+            <th class={typeof data.rows[0]?.[c] === "number" ? "num" : ""}>{c}</th>
           ))}
         </tr>
       </thead>
