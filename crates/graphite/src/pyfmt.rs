@@ -38,6 +38,22 @@ pub fn repr_f64(x: f64) -> String {
     }
 }
 
+/// [`repr_f64`] appended to `out`, without allocating for the common magnitudes: the raw
+/// render format writes one per value.
+pub fn push_repr_f64(out: &mut String, x: f64, buffer: &mut zmij::Buffer) {
+    if x.is_finite() && (1e-4..1e16).contains(&x.abs()) {
+        let text = buffer.format_finite(x);
+        if !text.contains(['e', 'E']) {
+            out.push_str(text);
+            if !text.contains('.') {
+                out.push_str(".0");
+            }
+            return;
+        }
+    }
+    out.push_str(&repr_f64(x));
+}
+
 /// `'%g' % x` with Python's default precision of 6.
 pub fn format_g(x: f64) -> String {
     format_g_prec(x, 6)
@@ -118,6 +134,20 @@ pub fn format_2f(x: f64) -> String {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn push_repr_is_repr(bits in any::<u64>(), small in -1e7f64..1e7, int in -1_000_000i64..1_000_000) {
+            let mut buffer = zmij::Buffer::new();
+            for x in [f64::from_bits(bits), small, int as f64, int as f64 / 100.0] {
+                let mut out = String::new();
+                push_repr_f64(&mut out, x, &mut buffer);
+                prop_assert_eq!(out, repr_f64(x));
+            }
+        }
+    }
+
     use super::*;
 
     #[test]

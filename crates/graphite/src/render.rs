@@ -1,5 +1,6 @@
 //! Render output: graphite-web's `json`, `csv` and `raw` formats, and its `maxDataPoints`
-//! consolidation.
+//! consolidation (which graphite-web applies to `json` only; we apply it to `raw` too, the
+//! compact form the web UI reads).
 //!
 //! JSON is `[{"target","tags","datapoints":[[value|null, ts], …]}]`, timestamps from `start`
 //! every `step × valuesPerPoint`. Unlike graphite-web, infinities are `null` too: its `1e9999`
@@ -9,7 +10,7 @@ use std::fmt::Write as _;
 
 use jiff::tz::TimeZone;
 
-use crate::pyfmt::repr_f64;
+use crate::pyfmt::{push_repr_f64, repr_f64};
 use crate::series::Series;
 
 /// What the renderer was asked for besides the series.
@@ -158,21 +159,28 @@ pub fn csv(series: &[Series], tz: &TimeZone) -> String {
 
 /// `name,start,end,step|v1,v2,…` per series, values as Python's `repr` (`None` for null).
 pub fn raw(series: &[Series]) -> String {
-    let mut out = String::new();
-    for s in series {
-        let _ = write!(out, "{},{},{},{}|", s.name, s.start, s.end, s.step);
-        let values: Vec<String> = s
-            .consolidated()
+    let mut out = String::with_capacity(
+        series
             .iter()
-            .map(|v| {
-                if v.is_nan() {
-                    "None".to_owned()
-                } else {
-                    repr_f64(*v)
-                }
-            })
-            .collect();
-        out.push_str(&values.join(","));
+            .map(|s| s.values.len() / s.values_per_point.max(1) * 8 + s.name.len() + 40)
+            .sum(),
+    );
+    let mut buffer = zmij::Buffer::new();
+    for s in series {
+        // graphite-web never consolidates raw output; with our `maxDataPoints` extension the
+        // step written is the consolidated one, so `start + i × step` stays each value's time.
+        let step = s.step * s.values_per_point.max(1) as i64;
+        let _ = write!(out, "{},{},{},{step}|", s.name, s.start, s.end);
+        for (i, v) in s.consolidated().iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            if v.is_nan() {
+                out.push_str("None");
+            } else {
+                push_repr_f64(&mut out, *v, &mut buffer);
+            }
+        }
         out.push('\n');
     }
     out
@@ -216,6 +224,19 @@ mod tests {
     fn raw_and_csv() {
         let s = Series::new("a", 0, 20, 10, vec![1.5, NULL]);
         assert_eq!(raw(std::slice::from_ref(&s)), "a,0,20,10|1.5,None\n");
+        let mut wide = vec![Series::new(
+            "b",
+            0,
+            60,
+            10,
+            vec![1.0, 3.0, NULL, NULL, 5.0, 7.0],
+        )];
+        apply_max_data_points(&mut wide, 3);
+        assert_eq!(
+            raw(&wide),
+            "b,20,60,20|3.0,5.0,7.0\n",
+            "maxDataPoints consolidates raw output too (start nudged as for json), and its step is the bucket's"
+        );
         assert_eq!(
             csv(&[s], &TimeZone::UTC),
             "a,1970-01-01 00:00:00,1.5\r\na,1970-01-01 00:00:10,\r\n"

@@ -2,7 +2,8 @@
 //! work unchanged.
 //!
 //! - `GET|POST /render` (and `/render/`): targets evaluated by the `graphite` crate, answered as
-//!   `json` (with `maxDataPoints`, `noNullPoints`, `jsonp`), `csv`, `raw`, or a graph as `svg`
+//!   `json` (with `maxDataPoints`, `noNullPoints`, `jsonp`), `csv`, `raw` (with
+//!   `maxDataPoints` too, which graphite-web does not do: the web UI reads it), or a graph as `svg`
 //!   or `png` (the default, as in graphite-web).
 //! - `GET|POST /metrics/find` (graphite-web's `/metrics` alias is not served: that path is
 //!   Sightline's own Prometheus metrics): `treejson` (the default), `completer`, `json`,
@@ -275,9 +276,15 @@ async fn render_view(State(state): State<AppState>, _: Principal, params: Params
                 render::json(&series, &options).into_bytes()
             }
             "csv" => render::csv(&series, &tz).into_bytes(),
+            "raw" => {
+                if let Some(max) = options.max_data_points {
+                    render::apply_max_data_points(&mut series, max);
+                }
+                render::raw(&series).into_bytes()
+            }
             "svg" => graphite::chart::svg(&series, &graph).into_bytes(),
             "png" => graphite::chart::png(&graphite::chart::svg(&series, &graph))?,
-            _ => render::raw(&series).into_bytes(),
+            _ => unreachable!("the format was checked above"),
         };
         Ok::<_, String>((format, body))
     })
