@@ -34,6 +34,18 @@ async function failure(res: Response): Promise<ApiError> {
   return new ApiError(res.status, "error", text.trim() || `${res.status} ${res.statusText}`);
 }
 
+/** GETs started before the app rendered, each taken once by the first request for its path. */
+const early = new Map<string, Promise<Response>>();
+
+/** Starts a GET the first page is about to make, so it overlaps the app's own start. */
+export function prefetch(path: string): void {
+  if (!early.has(path)) {
+    const started = fetch(path, { credentials: "same-origin" });
+    started.catch(() => {}); // the request that takes it sees the failure
+    early.set(path, started);
+  }
+}
+
 export async function request(method: string, path: string, body?: unknown): Promise<Response> {
   const init: RequestInit = { method, credentials: "same-origin", headers: {} };
   if (body !== undefined) {
@@ -41,13 +53,16 @@ export async function request(method: string, path: string, body?: unknown): Pro
     (init.headers as Record<string, string>)["content-type"] = "application/json";
   }
   let res: Response;
+  const started = method === "GET" ? early.get(path) : undefined;
+  early.delete(path);
   try {
-    res = await fetch(path, init);
+    res = await (started ?? fetch(path, init));
   } catch (e) {
     throw new ApiError(0, "network", `the server did not answer (${String(e)})`);
   }
   if (!res.ok) {
     const err = await failure(res);
+    if (res.status === 401) early.clear(); // logged out: what was fetched early is refused too
     if (res.status === 401 && !path.startsWith("/api/v1/auth/login")) onUnauthorized();
     throw err;
   }
@@ -113,10 +128,4 @@ export interface AggregateResult {
   rows: Record<string, unknown>[];
   totals: Record<string, unknown>;
   other: number;
-}
-
-export interface GraphiteSeries {
-  target: string;
-  tags?: Record<string, string>;
-  datapoints: [number | null, number][];
 }
