@@ -62,7 +62,7 @@ fn es(status: StatusCode, body: Value) -> Response {
 /// The cluster's identity for shippers; a browser asking for `/` gets the web UI instead.
 async fn root(headers: HeaderMap, key: Result<IngestKey, ApiError>) -> Response {
     if super::ui::wants_page(&headers) {
-        return super::ui::index_page(&headers);
+        return super::ui::index_page("/", &headers);
     }
     if let Err(refused) = key {
         return refused.into_response();

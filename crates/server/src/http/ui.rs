@@ -12,7 +12,7 @@
 
 use axum::Router;
 use axum::extract::Path;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
@@ -45,16 +45,45 @@ pub(super) fn routes() -> Router<AppState> {
     router
 }
 
-async fn page_view(headers: HeaderMap) -> Response {
-    index_page(&headers)
+async fn page_view(uri: Uri, headers: HeaderMap) -> Response {
+    index_page(uri.path(), &headers)
 }
 
-/// The UI's `index.html`, for every page path.
-pub(super) fn index_page(headers: &HeaderMap) -> Response {
+/// The UI's `index.html`, for every page path. It names the API answers the page will ask for
+/// first in a `Link: rel=preload` header, so the browser fetches them while it loads the script.
+pub(super) fn index_page(path: &str, headers: &HeaderMap) -> Response {
     match find("/index.html") {
-        Some(asset) => respond(asset, headers, "no-cache"),
+        Some(asset) => {
+            let mut response = respond(asset, headers, "no-cache");
+            if let Some(link) = preloads(path).and_then(|v| HeaderValue::from_str(&v).ok()) {
+                response.headers_mut().insert(header::LINK, link);
+            }
+            response
+        }
         None => ApiError::not_found("this build has no web UI").into_response(),
     }
+}
+
+/// What the page at `path` fetches before anything else (as `ui/src/main.tsx` does): who is
+/// logged in, and the dashboard it shows. Nothing for the login page.
+fn preloads(path: &str) -> Option<String> {
+    const WHOAMI: &str = "</api/v1/auth/whoami>; rel=preload; as=fetch; crossorigin";
+    let uid = match path.trim_end_matches('/') {
+        "" => Some("overview"),
+        "/login" => return None,
+        other => other.strip_prefix("/dashboards/").filter(|uid| {
+            !uid.is_empty()
+                && uid
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+        }),
+    };
+    Some(match uid {
+        Some(uid) => {
+            format!("{WHOAMI}, </api/v1/dashboards/{uid}>; rel=preload; as=fetch; crossorigin")
+        }
+        None => WHOAMI.to_string(),
+    })
 }
 
 /// Whether a request for `/` comes from a browser (the UI) rather than an Elasticsearch
@@ -152,6 +181,27 @@ mod tests {
             }
         }
         assert!(!html.contains("<script>"), "no inline script: {html}");
+    }
+
+    #[test]
+    fn pages_preload_what_they_fetch_first() {
+        let whoami = "</api/v1/auth/whoami>; rel=preload; as=fetch; crossorigin";
+        assert_eq!(
+            preloads("/").unwrap(),
+            format!("{whoami}, </api/v1/dashboards/overview>; rel=preload; as=fetch; crossorigin")
+        );
+        assert!(
+            preloads("/dashboards/ops-1")
+                .unwrap()
+                .contains("</api/v1/dashboards/ops-1>")
+        );
+        assert_eq!(preloads("/explore").unwrap(), whoami);
+        assert_eq!(
+            preloads("/dashboards/a;b").unwrap(),
+            whoami,
+            "a uid that would break the header"
+        );
+        assert_eq!(preloads("/login"), None);
     }
 
     #[test]
