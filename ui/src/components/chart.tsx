@@ -30,6 +30,9 @@ export interface ChartProps {
   /** Charts with the same key share a crosshair. */
   syncKey?: string;
   showLegend?: boolean;
+  /** The width in pixels when the caller knows it (a dashboard's grid does), so drawing a
+   * dozen charts does not force a layout for each; without it the chart fills its box. */
+  width?: number;
   onZoom?: (fromMs: number, untilMs: number) => void;
 }
 
@@ -57,8 +60,66 @@ export function hasIsolated(values: (number | null)[]): boolean {
   return values.some((v, i) => v !== null && (values[i - 1] ?? null) === null && (values[i + 1] ?? null) === null);
 }
 
+/** Theme colours, read once per theme: a style read before each of a dozen charts costs a
+ * style recalculation each. */
+const themeColours = new Map<string, string>();
 function cssVar(name: string, fallback: string): string {
-  return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || fallback;
+  const key = `${document.documentElement.dataset.theme ?? ""} ${name}`;
+  let value = themeColours.get(key);
+  if (value === undefined) {
+    value = getComputedStyle(document.documentElement).getPropertyValue(name).trim() || fallback;
+    themeColours.set(key, value);
+  }
+  return value;
+}
+
+/**
+ * The line of a series among many: what uPlot's linear builder draws for a line without fill,
+ * with the scale maths done once per series instead of through closures per point. A null
+ * lifts the pen (no spanning of gaps); a point on the pixel of the one before is skipped.
+ */
+export const manyLines: uPlot.Series.PathBuilder = (u, seriesIdx, idx0, idx1) => {
+  const xs = u.data[0];
+  const ys = u.data[seriesIdx];
+  const sx = u.scales.x;
+  const sy = u.scales[u.series[seriesIdx].scale ?? "y"];
+  const stroke = new Path2D();
+  const paths: uPlot.Series.Paths = { stroke, fill: null, clip: null, band: null, flags: 0 };
+  if (sx.min == null || sx.max == null || sy.min == null || sy.max == null) return paths;
+  const { left, top, width, height } = u.bbox;
+  const kx = sx.max === sx.min ? 0 : width / (sx.max - sx.min);
+  const ky = sy.max === sy.min ? 0 : height / (sy.max - sy.min);
+  const x0 = sx.min;
+  const bottom = top + height;
+  const y0 = sy.min;
+  let pen = false;
+  let lastX = NaN;
+  let lastY = NaN;
+  // One point either side of the window, so lines run out to the edges (uPlot clips them).
+  const from = Math.max(0, idx0 - 1);
+  const to = Math.min(xs.length - 1, idx1 + 1);
+  for (let i = from; i <= to; i++) {
+    const v = ys[i];
+    if (v == null) {
+      pen = false;
+      continue;
+    }
+    const x = Math.round(left + (xs[i] - x0) * kx);
+    const y = Math.round(bottom - (v - y0) * ky);
+    if (!pen) {
+      stroke.moveTo(x, y);
+      pen = true;
+    } else if (x !== lastX || y !== lastY) {
+      stroke.lineTo(x, y);
+    }
+    lastX = x;
+    lastY = y;
+  }
+  return paths;
+};
+
+function chartWidth(given: number | undefined, el?: HTMLElement): number {
+  return Math.max(200, Math.floor(given ?? el?.clientWidth ?? 0));
 }
 
 function markerPlugin(markers: Marker[]): uPlot.Plugin {
@@ -116,11 +177,14 @@ export function Chart(props: ChartProps) {
     // to draw), so many lines are drawn as lines.
     const shade = props.series.length <= 4;
     const opts: uPlot.Options = {
-      width: Math.max(200, el.clientWidth),
+      width: chartWidth(props.width, el),
       height: props.height ?? 220,
       tzDate: (ts) => (tz ? uPlot.tzDate(new Date(ts * 1000), tz) : new Date(ts * 1000)),
       legend: { show: props.showLegend !== false, live: true },
       cursor: {
+        // A hover dot per series helps a few lines; over many it is a hundred elements per
+        // chart to build and move, and the legend shows the values anyway.
+        points: { show: props.series.length <= 10 },
         sync: props.syncKey ? { key: props.syncKey } : undefined,
         drag: { x: true, y: false, setScale: false },
       },
@@ -145,7 +209,7 @@ export function Chart(props: ChartProps) {
           spanGaps: false,
           // A value with no neighbour draws no line: mark such sparse series' points.
           points: { show: !bars && hasIsolated(s.values), size: 5 },
-          paths: bars ? uPlot.paths.bars!({ size: [0.8, 40] }) : undefined,
+          paths: bars ? uPlot.paths.bars!({ size: [0.8, 40] }) : shade ? undefined : manyLines,
           value: (_u: uPlot, v: number | null) => formatValue(v, props.unit),
         })),
       ],
@@ -165,15 +229,16 @@ export function Chart(props: ChartProps) {
     const u = new uPlot(opts, data(), el);
     plot.current = u;
     drawn.current = props.series;
-    // Only a real change of width redraws (the observer also reports the first size).
+    // Only a real change of width redraws (the observer also reports the first size). A given
+    // width changes through its prop instead.
     let width = opts.width;
     const resize = new ResizeObserver(() => {
-      const next = Math.max(200, el.clientWidth);
+      const next = chartWidth(undefined, el);
       if (next === width) return;
       width = next;
       u.setSize({ width, height: props.height ?? 220 });
     });
-    resize.observe(el);
+    if (props.width === undefined) resize.observe(el);
     return () => {
       resize.disconnect();
       u.destroy();
@@ -182,10 +247,16 @@ export function Chart(props: ChartProps) {
   }, [shape]);
 
   useEffect(() => {
+    const u = plot.current;
+    if (!u || props.width === undefined || chartWidth(props.width) === u.width) return;
+    u.setSize({ width: chartWidth(props.width), height: props.height ?? 220 });
+  }, [props.width]);
+
+  useEffect(() => {
     if (!plot.current || drawn.current === props.series) return;
     drawn.current = props.series;
     plot.current.setData(data());
   }, [props.times, props.series]);
 
-  return <div class="chart" ref={box} />;
+  return <div class="chart" ref={box} style={props.width === undefined ? undefined : { width: `${chartWidth(props.width)}px` }} />;
 }

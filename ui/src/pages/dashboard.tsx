@@ -284,6 +284,8 @@ function Grid(props: {
   onRemove: (id: number) => void;
 }) {
   const [ref, width] = useWidth();
+  // Narrow screens stack panels at the grid's full width (theme.css, max-width 900px).
+  const stacked = typeof matchMedia === "function" && matchMedia("(max-width: 900px)").matches;
   const colWidth = (width + GAP) / GRID_COLUMNS;
   const items = props.editing ? props.board.panels.map((panel) => ({ panel, scope: {} })) : expandRepeats(props.board.panels, props.selected, props.options);
   return (
@@ -294,6 +296,7 @@ function Grid(props: {
           panel={panel}
           ctx={{ ...props.ctx, vars: { ...props.ctx.vars, ...scope } }}
           colWidth={colWidth}
+          bodyWidth={(w) => (stacked ? width : colWidth * w - GAP) - 24}
           editing={props.editing}
           onMove={props.onMove}
           onEdit={() => props.onEdit(panel.id)}
@@ -305,7 +308,7 @@ function Grid(props: {
 }
 
 /** One panel in the grid; in edit mode its header drags it and its corner resizes it. */
-function PanelFrame(props: { panel: Panel; ctx: PanelContext; colWidth: number; editing: boolean; onMove: (p: Panel) => void; onEdit: () => void; onRemove: () => void }) {
+function PanelFrame(props: { panel: Panel; ctx: PanelContext; colWidth: number; bodyWidth: (w: number) => number; editing: boolean; onMove: (p: Panel) => void; onEdit: () => void; onRemove: () => void }) {
   const { panel } = props;
   const drag = useRef<{ x: number; y: number; start: Panel; mode: "move" | "resize" } | null>(null);
   const [preview, setPreview] = useState<Panel | null>(null);
@@ -354,7 +357,7 @@ function PanelFrame(props: { panel: Panel; ctx: PanelContext; colWidth: number; 
         )}
       </header>
       <div class="panel-body">
-        <PanelBody panel={panel} ctx={props.ctx} width={props.colWidth * g.w - 24} height={bodyHeight(g.h)} />
+        <PanelBody panel={panel} ctx={props.ctx} width={props.bodyWidth(g.w)} height={bodyHeight(g.h)} />
       </div>
       {props.editing && <div class="resize-handle" aria-label="Resize" onPointerDown={(e) => start(e, "resize")} onPointerMove={moved} onPointerUp={end} />}
     </section>

@@ -23,7 +23,7 @@ export function PanelEditor(props: { panel: Panel; ctx: PanelContext; onChange: 
         </button>
       </div>
       <div class="preview panel">
-        <PanelBody panel={p} ctx={props.ctx} width={560} height={250} />
+        <PanelBody panel={p} ctx={props.ctx} width={Math.min(660, innerWidth - 48)} height={250} />
       </div>
       <div class="form-grid">
         <label>

@@ -109,6 +109,7 @@ function GraphPanel({ panel, ctx, width, height }: { panel: Panel; ctx: PanelCon
       markers={marks.data ?? undefined}
       syncKey="dashboard"
       showLegend={panel.legend !== false}
+      width={width}
       onZoom={ctx.onZoom}
     />
   );
