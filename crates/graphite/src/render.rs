@@ -1,6 +1,6 @@
 //! Render output: graphite-web's `json`, `csv` and `raw` formats, and its `maxDataPoints`
-//! consolidation (which graphite-web applies to `json` only; we apply it to `raw` too, the
-//! compact form the web UI reads).
+//! consolidation (which graphite-web applies to `json` only; the server applies it to `raw`
+//! too when a request asks with `consolidate=true`, the compact form the web UI reads).
 //!
 //! JSON is `[{"target","tags","datapoints":[[value|null, ts], …]}]`, timestamps from `start`
 //! every `step × valuesPerPoint`. Unlike graphite-web, infinities are `null` too: its `1e9999`
@@ -167,7 +167,7 @@ pub fn raw(series: &[Series]) -> String {
     );
     let mut buffer = zmij::Buffer::new();
     for s in series {
-        // graphite-web never consolidates raw output; with our `maxDataPoints` extension the
+        // graphite-web never consolidates raw output; with Sightline's `consolidate` the
         // step written is the consolidated one, so `start + i × step` stays each value's time.
         let step = s.step * s.values_per_point.max(1) as i64;
         let _ = write!(out, "{},{},{},{step}|", s.name, s.start, s.end);

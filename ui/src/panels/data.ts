@@ -23,13 +23,15 @@ export function panelTargets(panel: Panel, vars: Record<string, string>): string
 export async function render(targets: string[], range: TimeRange, tz: string, maxDataPoints: number): Promise<Aligned> {
   if (targets.length === 0) return { times: [], series: [] };
   const now = Date.now();
-  // graphite-web's `raw` form (which Sightline consolidates by `maxDataPoints` too): a tenth of
-  // JSON's bytes to parse, and no array per point for the collector to chase.
+  // graphite-web's `raw` form, consolidated by `maxDataPoints` as Sightline does when asked
+  // (`consolidate`; graphite-web never does for raw): a tenth of JSON's bytes to parse, and no
+  // array per point for the collector to chase.
   const url = withQuery("/render", {
     target: targets,
     from: graphiteTime(range.from, now, tz),
     until: graphiteTime(range.until, now, tz),
     format: "raw",
+    consolidate: "true",
     maxDataPoints: Math.max(10, Math.round(maxDataPoints)),
   });
   const res = await request("GET", url);

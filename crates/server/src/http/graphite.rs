@@ -2,9 +2,10 @@
 //! work unchanged.
 //!
 //! - `GET|POST /render` (and `/render/`): targets evaluated by the `graphite` crate, answered as
-//!   `json` (with `maxDataPoints`, `noNullPoints`, `jsonp`), `csv`, `raw` (with
-//!   `maxDataPoints` too, which graphite-web does not do: the web UI reads it), or a graph as `svg`
-//!   or `png` (the default, as in graphite-web).
+//!   `json` (with `maxDataPoints`, `noNullPoints`, `jsonp`), `csv`, `raw` (which, as in
+//!   graphite-web, ignores `maxDataPoints` unless Sightline's own `consolidate=true` asks: the
+//!   web UI reads its graphs that way), or a graph as `svg` or `png` (the default, as in
+//!   graphite-web).
 //! - `GET|POST /metrics/find` (graphite-web's `/metrics` alias is not served: that path is
 //!   Sightline's own Prometheus metrics): `treejson` (the default), `completer`, `json`,
 //!   `nodelist`; `/metrics/expand`; `/metrics/index.json`.
@@ -256,6 +257,8 @@ async fn render_view(State(state): State<AppState>, _: Principal, params: Params
         .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
         .and_then(|v| v.parse::<usize>().ok())
         .filter(|&n| n > 0);
+    // Sightline's extension: graphite-web's raw output is never consolidated.
+    let consolidate_raw = params.flag("consolidate");
     let options = render::Options {
         max_data_points,
         no_null_points: params.get("noNullPoints").is_some(),
@@ -277,7 +280,7 @@ async fn render_view(State(state): State<AppState>, _: Principal, params: Params
             }
             "csv" => render::csv(&series, &tz).into_bytes(),
             "raw" => {
-                if let Some(max) = options.max_data_points {
+                if let Some(max) = options.max_data_points.filter(|_| consolidate_raw) {
                     render::apply_max_data_points(&mut series, max);
                 }
                 render::raw(&series).into_bytes()

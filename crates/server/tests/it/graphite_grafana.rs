@@ -339,3 +339,38 @@ async fn render_errors_say_what_and_where() {
     assert_eq!(response.status(), 400);
     assert!(response.text().await.unwrap().contains("from"));
 }
+
+/// `raw` ignores `maxDataPoints` as graphite-web does (the golden cases hold that), unless
+/// Sightline's own `consolidate=true` asks, as the web UI does; its step is then the bucket's.
+#[tokio::test]
+async fn raw_is_consolidated_only_when_asked() {
+    let server = golden_server().await;
+    let first_line = |consolidate: &str| {
+        let url = format!(
+            "/render?target=servers.db1.cpu&from=-10min&now={NOW}&format=raw&maxDataPoints=10{consolidate}"
+        );
+        let server = &server;
+        async move {
+            let response = server.get(&url).send().await.unwrap();
+            assert_eq!(response.status(), 200);
+            response
+                .text()
+                .await
+                .unwrap()
+                .lines()
+                .next()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let plain = first_line("").await;
+    assert!(
+        plain.starts_with("servers.db1.cpu,1699999410,1700000010,10|0.0,1.5,"),
+        "{plain}"
+    );
+    assert_eq!(plain.split(',').count(), 3 + 60);
+    assert_eq!(
+        first_line("&consolidate=true").await,
+        "servers.db1.cpu,1699999440,1700000010,60|6.75,5.75,9.75,3.75,11.25,None,2.25,9.75,3.75,11.25"
+    );
+}
