@@ -95,13 +95,19 @@ pub struct HttpConfig {
     pub public_url: Option<String>,
     /// The largest request body accepted on any route, before decompression.
     pub max_body_size: ByteSize,
-    /// The largest body after gzip or deflate decoding; a bigger one is answered 413.
+    /// The largest body after gzip, deflate or br decoding (at most half of
+    /// `max_inflight_ingest`); a bigger one is answered 413.
     pub max_decompressed_size: ByteSize,
-    /// The bytes of ingest requests (NDJSON, `_bulk`, OTLP) being stored at once; past it a
-    /// request is answered 429 with Retry-After, before anything is written.
+    /// The bytes ingest requests (NDJSON, `_bulk`, OTLP, Sentry) hold at once, read,
+    /// decompressed and being stored; past it a request is answered 429 with Retry-After,
+    /// before anything is written.
     pub max_inflight_ingest: ByteSize,
     /// A request that takes longer than this is answered 408 and its connection closed.
     pub request_timeout: HumanDuration,
+    /// A connection whose request headers take longer than this to arrive is closed.
+    pub header_read_timeout: HumanDuration,
+    /// Connections served at once; more wait in the kernel's queue until one closes.
+    pub max_connections: usize,
 }
 
 impl Default for HttpConfig {
@@ -110,9 +116,11 @@ impl Default for HttpConfig {
             addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
             public_url: None,
             max_body_size: ByteSize::mib(16),
-            max_decompressed_size: ByteSize::mib(128),
-            max_inflight_ingest: ByteSize::mib(256),
+            max_decompressed_size: ByteSize::mib(32),
+            max_inflight_ingest: ByteSize::mib(64),
             request_timeout: HumanDuration::from_secs(30),
+            header_read_timeout: HumanDuration::from_secs(10),
+            max_connections: 1024,
         }
     }
 }
@@ -221,6 +229,12 @@ impl Config {
             && !(url.starts_with("http://") || url.starts_with("https://"))
         {
             return invalid("http.public_url", "must start with http:// or https://");
+        }
+        if self.http.header_read_timeout.get().is_zero() {
+            return invalid("http.header_read_timeout", "must be greater than zero");
+        }
+        if self.http.max_connections == 0 {
+            return invalid("http.max_connections", "must be at least 1");
         }
         if self.http.request_timeout.get().is_zero() {
             return invalid("http.request_timeout", "must be greater than zero");

@@ -180,13 +180,14 @@ pub async fn start(
             shutdown.clone(),
         )),
     ));
+    let connection_limits = http::ConnectionLimits::of(&state.config);
     let router = http::router(state);
     let token = shutdown.clone();
     let http_listener = listeners.http;
     node.tasks.push((
         ListenerKind::Http.name(),
         tokio::spawn(async move {
-            if let Err(e) = http::serve(http_listener, router, token).await {
+            if let Err(e) = http::serve(http_listener, router, connection_limits, token).await {
                 tracing::error!(listener = "http", error = %e, "listener stopped");
             }
         }),

@@ -130,8 +130,25 @@ impl Listeners {
     }
 }
 
+/// Connections the kernel queues before they are accepted. std's 128 is too few for a burst
+/// of senders (a fleet of agents reconnecting at once): past it, handshakes stall and
+/// uploads are reset. The kernel caps it at `net.core.somaxconn`.
+const TCP_BACKLOG: i32 = 4096;
+
 fn bind_tcp(kind: ListenerKind, addr: SocketAddr) -> Result<TcpListener> {
-    TcpListener::bind(addr).map_err(|error| Error::Bind {
+    let bind = || -> std::io::Result<TcpListener> {
+        let socket = socket2::Socket::new(
+            socket2::Domain::for_address(addr),
+            socket2::Type::STREAM,
+            Some(socket2::Protocol::TCP),
+        )?;
+        // As std does: a restarted server rebinds a port its old connections still hold.
+        socket.set_reuse_address(true)?;
+        socket.bind(&addr.into())?;
+        socket.listen(TCP_BACKLOG)?;
+        Ok(socket.into())
+    };
+    bind().map_err(|error| Error::Bind {
         listener: kind.name(),
         addr,
         error,

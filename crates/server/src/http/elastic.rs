@@ -13,7 +13,7 @@
 //! auth password.
 
 use axum::Router;
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -60,6 +60,33 @@ fn es(status: StatusCode, body: Value) -> Response {
 }
 
 /// The cluster's identity for shippers; a browser asking for `/` gets the web UI instead.
+/// Elasticsearch's answer for a body not taken: 413 as for `http.max_content_length`, 429 as
+/// its in-flight requests circuit breaker answers (a transient error that shippers retry), 400
+/// or 415 for what cannot be read.
+fn body_refused(e: &super::error::ApiError) -> Response {
+    let status = e.status();
+    let kind = match status.as_u16() {
+        413 => "content_too_long_exception",
+        429 => "circuit_breaking_exception",
+        415 => "illegal_argument_exception",
+        _ => "parse_exception",
+    };
+    let mut error = json!({"type": kind, "reason": e.message()});
+    if status.as_u16() == 429 {
+        error["durability"] = json!("TRANSIENT");
+    }
+    let mut outer = error.clone();
+    outer["root_cause"] = json!([error]);
+    let mut response = es(status, json!({"error": outer, "status": status.as_u16()}));
+    if status.as_u16() == 429 {
+        response.headers_mut().insert(
+            axum::http::header::RETRY_AFTER,
+            axum::http::HeaderValue::from(super::gate::RETRY_AFTER_SECS),
+        );
+    }
+    response
+}
+
 async fn root(headers: HeaderMap, key: Result<IngestKey, ApiError>) -> Response {
     if super::ui::wants_page(&headers) {
         return super::ui::index_page("/", &headers);
@@ -111,7 +138,7 @@ async fn bulk_default(
     key: IngestKey,
     uri: Uri,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
     match refresh_mode(&uri) {
         Ok(refresh) => bulk(state, key, None, refresh, &headers, body).await,
@@ -125,7 +152,7 @@ async fn bulk_index(
     Path(index): Path<String>,
     uri: Uri,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
     match refresh_mode(&uri) {
         Ok(refresh) => bulk(state, key, Some(index), refresh, &headers, body).await,
@@ -166,27 +193,15 @@ async fn bulk(
     default_index: Option<String>,
     refresh: RefreshMode,
     headers: &HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
     let started = std::time::Instant::now();
-    let body = match super::body::decoded(
-        headers,
-        body,
-        state.config.http.max_decompressed_size.as_usize(),
-    ) {
-        Ok(body) => body,
-        Err(e) => {
-            let kind = match e.status().as_u16() {
-                413 => "content_too_long_exception",
-                415 => "illegal_argument_exception",
-                _ => "parse_exception",
-            };
-            return es(
-                e.status(),
-                json!({"error": {"type": kind, "reason": e.message()}, "status": e.status().as_u16()}),
-            );
-        }
+    let limits = super::body::Limits::of(&state.config.http);
+    let received = match super::body::receive(&state.ingest_gate, headers, body, limits).await {
+        Ok(received) => received,
+        Err(e) => return body_refused(&e),
     };
+    let body = &received.bytes;
     let received_ns = state.clock.now().as_nanos();
     let default_index = default_index.unwrap_or_else(|| "default".into());
     let mut items: Vec<Item> = Vec::new();
@@ -292,28 +307,15 @@ async fn bulk(
             }
         }
     }
-    let gate = std::sync::Arc::clone(&state.ingest_gate);
-    let permit = gate.try_enter(body.len());
     let store = std::sync::Arc::clone(&state.events);
     let batch = events;
-    let stored = if permit.is_some() {
-        tokio::task::spawn_blocking(move || {
-            store
-                .add(batch)
-                .map(|refused| (refused, store.added_batches()))
-        })
-        .await
-    } else {
-        // Every document is answered 429 (Elasticsearch's full write queue): shippers retry
-        // those items, and nothing of this request was written.
-        let busy = "too many events are being stored at once; retry shortly".to_owned();
-        Ok(Ok((
-            (0..batch.len()).map(|i| (i, busy.clone())).collect(),
-            0,
-        )))
-    };
-    let busy = permit.is_none();
-    drop(permit);
+    let stored = tokio::task::spawn_blocking(move || {
+        store
+            .add(batch)
+            .map(|refused| (refused, store.added_batches()))
+    })
+    .await;
+    drop(received); // stored: its share of the ingest budget goes back
     let refused = match stored {
         Ok(Ok((refused, seq))) => {
             state.refresh.wait(seq, refresh).await;
@@ -335,11 +337,6 @@ async fn bulk(
     let refused: std::collections::HashMap<usize, String> = refused.into_iter().collect();
     let mut errors = false;
     let mut rejected = 0u64;
-    let (refused_status, refused_kind) = if busy {
-        (429, "es_rejected_execution_exception")
-    } else {
-        (400, "illegal_argument_exception")
-    };
     let answered: Vec<Value> = items
         .into_iter()
         .enumerate()
@@ -355,7 +352,7 @@ async fn bulk(
             );
             let outcome = match item.outcome {
                 Ok(position) => match refused.get(&position) {
-                    Some(why) => Err((refused_status, refused_kind, why.clone())),
+                    Some(why) => Err((400, "illegal_argument_exception", why.clone())),
                     None => Ok(()),
                 },
                 Err(e) => Err(e),
@@ -384,12 +381,10 @@ async fn bulk(
             Value::Object(item_obj)
         })
         .collect();
-    let counter = if busy {
-        &state.http_stats.dropped
-    } else {
-        &state.http_stats.parse_errors
-    };
-    counter.fetch_add(rejected, std::sync::atomic::Ordering::Relaxed);
+    state
+        .http_stats
+        .parse_errors
+        .fetch_add(rejected, std::sync::atomic::Ordering::Relaxed);
     es(
         StatusCode::OK,
         json!({"took": started.elapsed().as_millis() as u64, "errors": errors, "items": answered}),

@@ -43,6 +43,18 @@ impl ApiError {
         &self.message
     }
 
+    /// The same status (and Retry-After) with the message as plain text, for protocols whose
+    /// errors are not our JSON (OTLP/HTTP).
+    pub fn plain_text(&self) -> Response {
+        let mut response = (self.status, self.message.clone()).into_response();
+        if let Some(secs) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
+    }
+
     /// A query the caller wrote that does not parse, with the byte offset of the problem.
     pub fn bad_query(message: impl Into<String>, position: usize) -> Self {
         let mut e = Self::new(StatusCode::BAD_REQUEST, "bad_query", message);

@@ -70,7 +70,7 @@ async fn ingest(
     _: IngestKey,
     ApiQuery(q): ApiQuery<IngestQuery>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Result<Json<Value>, ApiError> {
     let refresh: RefreshMode = q
         .refresh
@@ -78,33 +78,20 @@ async fn ingest(
         .unwrap_or("false")
         .parse()
         .map_err(ApiError::bad_request)?;
-    let body = super::body::decoded(
-        &headers,
-        body,
-        state.config.http.max_decompressed_size.as_usize(),
-    )?;
+    let limits = super::body::Limits::of(&state.config.http);
+    let received = super::body::receive(&state.ingest_gate, &headers, body, limits).await?;
+    let body = &received.bytes;
     let received_ns = state.clock.now().as_nanos();
     let mut good = Vec::new();
     let mut errors = Vec::new();
     let mut index = 0usize;
-    wire::jsonlog::decode_body(&body, received_ns, &mut |record| {
+    wire::jsonlog::decode_body(body, received_ns, &mut |record| {
         match record {
             Ok(event) => good.push((index, event)),
             Err(e) => errors.push((index, e.to_string())),
         }
         index += 1;
     });
-    let gate = Arc::clone(&state.ingest_gate);
-    let Some(_permit) = gate.try_enter(body.len()) else {
-        state
-            .http_stats
-            .dropped
-            .fetch_add(good.len() as u64, std::sync::atomic::Ordering::Relaxed);
-        return Err(ApiError::rate_limited(
-            "too many events are being stored at once; retry shortly",
-            super::gate::RETRY_AFTER_SECS,
-        ));
-    };
     let store = Arc::clone(&state.events);
     let (positions, events): (Vec<usize>, Vec<LogEvent>) = good.into_iter().unzip();
     let (refused, batch) = tokio::task::spawn_blocking(move || {
@@ -115,6 +102,7 @@ async fn ingest(
     .await
     .map_err(|e| ApiError::internal(&e))?
     .map_err(|e| ApiError::internal(&e))?;
+    drop(received); // stored: its share of the ingest budget goes back
     let searchable = state.refresh.wait(batch, refresh).await;
     for (i, why) in refused {
         errors.push((positions[i], why));

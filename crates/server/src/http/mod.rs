@@ -25,7 +25,6 @@ mod series;
 pub mod time;
 pub mod ui;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
@@ -123,16 +122,96 @@ async fn not_found(uri: axum::http::Uri) -> impl IntoResponse {
     ApiError::not_found(format!("no route for {}", uri.path()))
 }
 
+/// What each connection may take: how many at once, how long its headers may take to
+/// arrive, and how much of its input is buffered at a time.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectionLimits {
+    pub max_connections: usize,
+    pub header_read_timeout: std::time::Duration,
+}
+
+impl ConnectionLimits {
+    pub fn of(config: &Config) -> ConnectionLimits {
+        ConnectionLimits {
+            max_connections: config.http.max_connections,
+            header_read_timeout: config.http.header_read_timeout.get(),
+        }
+    }
+}
+
+/// The most of a connection's input read ahead of its handler. hyper's own default grows to
+/// about 400 KiB, which a thousand uploads at once turn into 400 MB.
+const MAX_READ_BUFFER: usize = 16 << 10;
+
 /// Serves `router` on `listener` until `shutdown` fires, then drains open connections.
+///
+/// HTTP/1.1 with hyper, one task per connection. At most `max_connections` are served at
+/// once: the next waits in the kernel's accept queue until one closes. A client whose request
+/// headers have not all arrived within `header_read_timeout` is disconnected (slowloris); the
+/// body and the handler are bounded by `http.request_timeout` (`middleware::timeout`).
 pub async fn serve(
     listener: std::net::TcpListener,
     router: Router,
+    limits: ConnectionLimits,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use tower::ServiceExt;
+
     listener.set_nonblocking(true)?;
     let listener = tokio::net::TcpListener::from_std(listener)?;
-    let service = router.into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, service)
-        .with_graceful_shutdown(shutdown.cancelled_owned())
-        .await
+    let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections.max(1)));
+    let connections = tokio_util::task::TaskTracker::new();
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
+        .max_buf_size(MAX_READ_BUFFER);
+    loop {
+        let slot = tokio::select! {
+            slot = Arc::clone(&slots).acquire_owned() => slot.map_err(std::io::Error::other)?,
+            () = shutdown.cancelled() => break,
+        };
+        let (stream, remote) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of descriptors or a connection reset before it was accepted: the
+                    // listener goes on; a short pause lets descriptors free.
+                    tracing::debug!(error = %e, "accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                    continue;
+                }
+            },
+            () = shutdown.cancelled() => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let router = router.clone();
+        let service = hyper::service::service_fn(
+            move |mut req: axum::http::Request<hyper::body::Incoming>| {
+                req.extensions_mut()
+                    .insert(axum::extract::ConnectInfo(remote));
+                router.clone().oneshot(req.map(axum::body::Body::new))
+            },
+        );
+        let connection = builder.serve_connection(TokioIo::new(stream), service);
+        let shutdown = shutdown.clone();
+        connections.spawn(async move {
+            let _slot = slot;
+            tokio::pin!(connection);
+            let served = tokio::select! {
+                served = connection.as_mut() => served,
+                () = shutdown.cancelled() => {
+                    connection.as_mut().graceful_shutdown();
+                    connection.await
+                }
+            };
+            if let Err(e) = served {
+                tracing::debug!(%remote, error = %e, "connection ended with an error");
+            }
+        });
+    }
+    connections.close();
+    connections.wait().await;
+    Ok(())
 }

@@ -104,6 +104,12 @@ fn render_metrics(state: &AppState) -> String {
     for (name, help, counter) in counters {
         w.single(name, "counter", help, counter.load(Ordering::Relaxed));
     }
+    w.single(
+        "sightline_http_ingest_busy_total",
+        "counter",
+        "Ingest requests answered 429: the bytes in flight (http.max_inflight_ingest) left no room.",
+        state.ingest_gate.refused.load(Ordering::Relaxed),
+    );
     write_tsdb(&mut w, &state.tsdb);
     w.finish()
 }

@@ -2,7 +2,7 @@
 //! token. Records the store refuses are reported as `partial_success`, as the spec asks.
 
 use axum::Router;
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -19,25 +19,24 @@ async fn logs(
     State(state): State<AppState>,
     _: IngestKey,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
     let json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|t| t.starts_with("application/json"));
     let received_ns = state.clock.now().as_nanos();
-    let body = match super::body::decoded(
-        &headers,
-        body,
-        state.config.http.max_decompressed_size.as_usize(),
-    ) {
-        Ok(body) => body,
-        Err(e) => return (e.status(), e.message().to_owned()).into_response(),
+    let limits = super::body::Limits::of(&state.config.http);
+    let received = match super::body::receive(&state.ingest_gate, &headers, body, limits).await {
+        Ok(received) => received,
+        // OTLP/HTTP: 429 is retryable, after Retry-After; 413 and 400 are not.
+        Err(e) => return e.plain_text(),
     };
+    let body = &received.bytes;
     let decoded = if json {
-        wire::otlp::decode_json(&body, received_ns)
+        wire::otlp::decode_json(body, received_ns)
     } else {
-        wire::otlp::decode_protobuf(&body, received_ns)
+        wire::otlp::decode_protobuf(body, received_ns)
     };
     let events = match decoded {
         Ok(events) => events,
@@ -49,29 +48,13 @@ async fn logs(
             return (StatusCode::BAD_REQUEST, e.to_string()).into_response();
         }
     };
-    let gate = std::sync::Arc::clone(&state.ingest_gate);
-    let Some(_permit) = gate.try_enter(body.len()) else {
-        state
-            .http_stats
-            .dropped
-            .fetch_add(events.len() as u64, std::sync::atomic::Ordering::Relaxed);
-        // OTLP/HTTP: 429 is retryable, after Retry-After.
-        return (
-            StatusCode::TOO_MANY_REQUESTS,
-            [(
-                header::RETRY_AFTER,
-                super::gate::RETRY_AFTER_SECS.to_string(),
-            )],
-            "too many events are being stored at once; retry shortly",
-        )
-            .into_response();
-    };
     let store = std::sync::Arc::clone(&state.events);
     let refused = match tokio::task::spawn_blocking(move || store.add(events)).await {
         Ok(Ok(refused)) => refused,
         Ok(Err(e)) => return (StatusCode::SERVICE_UNAVAILABLE, e.to_string()).into_response(),
         Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
     };
+    drop(received); // stored: its share of the ingest budget goes back
     let rejected = refused.len() as u64;
     state
         .http_stats

@@ -18,7 +18,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -176,13 +176,23 @@ async fn authorize(
     Err(Box::new(refusal))
 }
 
-fn decode(state: &AppState, headers: &HeaderMap, body: Bytes) -> Result<Bytes, Box<Response>> {
-    super::body::decoded(
-        headers,
-        body,
-        state.config.http.max_decompressed_size.as_usize(),
-    )
-    .map_err(|e| Box::new(detail(e.status(), e.message().to_owned())))
+/// The body, read and decoded within the shared ingest budget; a refusal in Sentry's shape
+/// (a full budget is a 429 SDKs back off from).
+async fn receive(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<super::body::Received, Box<Response>> {
+    let limits = super::body::Limits::of(&state.config.http);
+    super::body::receive(&state.ingest_gate, headers, body, limits)
+        .await
+        .map_err(|e| {
+            Box::new(if e.status() == StatusCode::TOO_MANY_REQUESTS {
+                retry_later()
+            } else {
+                detail(e.status(), e.message().to_owned())
+            })
+        })
 }
 
 async fn envelope(
@@ -190,7 +200,7 @@ async fn envelope(
     Path(project_id): Path<i64>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
     let answer = envelope_inner(&state, project_id, query.as_deref(), &headers, body).await;
     if !answer.status().is_success() {
@@ -204,30 +214,42 @@ async fn envelope_inner(
     project_id: i64,
     query: Option<&str>,
     headers: &HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
-    // Under overload, refuse before anything is written, in the way SDKs back off from.
-    let gate = Arc::clone(&state.ingest_gate);
-    let Some(_permit) = gate.try_enter(body.len()) else {
-        return retry_later();
-    };
-    let body = match decode(state, headers, body) {
+    // A key in the headers or the query is checked before the body takes any of the ingest
+    // budget; one only in the envelope's header (the JS `tunnel`) once it is read.
+    let early_key = public_key(headers, query, None);
+    let mut refused = None;
+    if early_key.is_some() {
+        match authorize(state, project_id, early_key).await {
+            Ok(r) => refused = Some(r),
+            Err(r) => {
+                super::body::drain(body, state.config.http.max_body_size.as_usize()).await;
+                return *r;
+            }
+        }
+    }
+    // Under overload, refused before anything is written, in the way SDKs back off from.
+    let received = match receive(state, headers, body).await {
         Ok(b) => b,
         Err(r) => return *r,
     };
-    let envelope = match sentry::parse_envelope(&body) {
+    let envelope = match sentry::parse_envelope(&received.bytes) {
         Ok(e) => e,
         Err(e) => return detail(StatusCode::BAD_REQUEST, e.to_string()),
     };
-    let refused = match authorize(
-        state,
-        project_id,
-        public_key(headers, query, Some(&envelope)),
-    )
-    .await
-    {
-        Ok(refused) => refused,
-        Err(r) => return *r,
+    let refused = match refused {
+        Some(r) => r,
+        None => match authorize(
+            state,
+            project_id,
+            public_key(headers, query, Some(&envelope)),
+        )
+        .await
+        {
+            Ok(r) => r,
+            Err(r) => return *r,
+        },
     };
     let c = &state.sentry;
     c.malformed
@@ -562,12 +584,8 @@ async fn store(
     Path(project_id): Path<i64>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
-    let body = match decode(&state, &headers, body) {
-        Ok(b) => b,
-        Err(r) => return *r,
-    };
     let refused = match authorize(
         &state,
         project_id,
@@ -578,10 +596,19 @@ async fn store(
         Ok(refused) => refused,
         Err(r) => {
             state.sentry.refused.fetch_add(1, Ordering::Relaxed);
+            super::body::drain(body, state.config.http.max_body_size.as_usize()).await;
             return *r;
         }
     };
-    let parsed = match serde_json::from_slice::<Value>(&body) {
+    let received = match receive(&state, &headers, body).await {
+        Ok(b) => b,
+        Err(r) => {
+            state.sentry.refused.fetch_add(1, Ordering::Relaxed);
+            return *r;
+        }
+    };
+    let body = &received.bytes;
+    let parsed = match serde_json::from_slice::<Value>(body) {
         Ok(v @ Value::Object(_)) => v,
         _ => {
             state.sentry.refused.fetch_add(1, Ordering::Relaxed);
@@ -597,7 +624,7 @@ async fn store(
             crate::auth::secrets::fill_random(&mut raw);
             hex::encode(raw)
         });
-    match store_event(&state, project_id, &id, &body, parsed, Vec::new()).await {
+    match store_event(&state, project_id, &id, body, parsed, Vec::new()).await {
         Ok(()) => {
             let mut answer = Json(json!({ "id": id })).into_response();
             refuse_categories(&mut answer, &refused);

@@ -707,14 +707,17 @@ async fn a_full_ingest_budget_answers_429_and_writes_nothing() {
         .send()
         .await
         .unwrap();
-    assert_eq!(bulk.status(), 200);
+    // Elasticsearch's in-flight requests breaker: the whole request, transient, retried.
+    assert_eq!(bulk.status(), 429);
+    assert_eq!(bulk.headers()["retry-after"], "1");
     let answer: Value = bulk.json().await.unwrap();
-    assert_eq!(answer["errors"], true);
-    for item in answer["items"].as_array().unwrap() {
-        let (_, result) = item.as_object().unwrap().iter().next().unwrap();
-        assert_eq!(result["status"], 429, "{answer}");
-        assert_eq!(result["error"]["type"], "es_rejected_execution_exception");
-    }
+    assert_eq!(answer["status"], 429, "{answer}");
+    assert_eq!(answer["error"]["type"], "circuit_breaking_exception");
+    assert_eq!(answer["error"]["durability"], "TRANSIENT");
+    assert_eq!(
+        answer["error"]["root_cause"][0]["type"],
+        "circuit_breaking_exception"
+    );
     let otlp = server
         .client
         .post(server.url("/v1/logs"))

@@ -4,6 +4,7 @@
 
 mod cli;
 mod durability;
+mod hostile;
 mod logs;
 mod process;
 mod projects;
