@@ -176,10 +176,17 @@ fn gzip_bombs_on_every_ingest_route_are_refused_within_the_memory_bound() {
 fn slow_headers_neither_block_other_clients_nor_stay_open() {
     const SLOW: usize = 500;
     let dir = tempfile::tempdir().unwrap();
-    let serve = Serve::start(dir.path(), &[], &[("SIGHTLINE_HTTP_HEADER_READ_TIMEOUT", "2s")]);
+    let serve = Serve::start(
+        dir.path(),
+        &[],
+        &[("SIGHTLINE_HTTP_HEADER_READ_TIMEOUT", "2s")],
+    );
     let addr = serve.http;
-    let mut slow: Vec<TcpStream> = (0..SLOW).map(|_| TcpStream::connect(addr).unwrap()).collect();
-    let request = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n";
+    let mut slow: Vec<TcpStream> = (0..SLOW)
+        .map(|_| TcpStream::connect(addr).unwrap())
+        .collect();
+    let request =
+        b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n";
     let mut closed = vec![false; SLOW];
     let started = std::time::Instant::now();
     for (second, byte) in request.iter().enumerate() {
@@ -201,7 +208,8 @@ fn slow_headers_neither_block_other_clients_nor_stay_open() {
     }
     let mut ended = 0;
     for s in &mut slow {
-        s.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+        s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+            .unwrap();
         let mut rest = Vec::new();
         // EOF (or a reset) rather than the read timing out: the server let go.
         match s.read_to_end(&mut rest) {
@@ -210,7 +218,10 @@ fn slow_headers_neither_block_other_clients_nor_stay_open() {
             Err(_) => {}
         }
     }
-    assert_eq!(ended, SLOW, "every slow connection was closed by the server");
+    assert_eq!(
+        ended, SLOW,
+        "every slow connection was closed by the server"
+    );
     let ok = reqwest::blocking::get(serve.url("/healthz")).unwrap();
     assert_eq!(ok.status(), 200);
 }
