@@ -108,6 +108,9 @@ pub struct EventStore {
     /// Batches added so far, and the last of them a commit made searchable (read-after-write).
     added: std::sync::atomic::AtomicU64,
     visible: std::sync::atomic::AtomicU64,
+    /// The first day kept: events of an earlier day were dropped by retention, and new ones
+    /// for it are refused.
+    first_kept_day: std::sync::atomic::AtomicI64,
 }
 
 /// A function told of every batch of events the store accepted.
@@ -240,6 +243,7 @@ impl EventStore {
             on_added: RwLock::new(None),
             added: std::sync::atomic::AtomicU64::new(0),
             visible: std::sync::atomic::AtomicU64::new(0),
+            first_kept_day: std::sync::atomic::AtomicI64::new(i64::MIN),
         };
         let entries = std::fs::read_dir(dir).map_err(|source| EventsError::Io {
             path: dir.to_owned(),
@@ -360,17 +364,32 @@ impl EventStore {
     }
 
     /// Adds events; visible to searches after the next [`EventStore::commit`]. Returns, for each
-    /// refused event (its index in `events`), why: a partition at its cap of field names.
+    /// refused event (its index in `events`), why: a partition at its cap of field names, or a
+    /// day already dropped by retention.
     pub fn add(&self, events: Vec<LogEvent>) -> Result<Vec<(usize, String)>> {
         let mut wal = self.wal.lock().map_err(|_| EventsError::Poisoned)?;
         let mut refused = Vec::new();
         let mut accepted: Vec<(LogEvent, Arc<Partition>)> = Vec::with_capacity(events.len());
         let mut new_paths = BTreeSet::new();
+        let first_kept = self
+            .first_kept_day
+            .load(std::sync::atomic::Ordering::SeqCst);
         for (i, mut event) in events.into_iter().enumerate() {
             if event.size() > self.config.max_event_size {
                 event.truncate(self.config.max_event_size);
             }
             let day = day_of(event.timestamp_ns);
+            if day < first_kept {
+                refused.push((
+                    i,
+                    format!(
+                        "{} is past the retention: the store keeps events from {} on",
+                        day_name(day),
+                        day_name(first_kept)
+                    ),
+                ));
+                continue;
+            }
             let partition = self.partition(day)?;
             new_paths.clear();
             paths("", &event.fields, &mut new_paths);
@@ -741,9 +760,17 @@ impl EventStore {
         }
     }
 
-    /// Drops every whole day before `before_ns`; returns how many.
-    pub fn drop_before(&self, before_ns: i64) -> Result<usize> {
+    /// Drops every whole day before the day of `before_ns`, index and files, and refuses
+    /// events for those days from then on; returns the days dropped.
+    ///
+    /// What the WAL holds for them is committed first, so a restart cannot bring them back:
+    /// once the cut is raised no new event for them is taken, and the commit seals the rest.
+    pub fn drop_before(&self, before_ns: i64) -> Result<Vec<String>> {
         let cut = day_of(before_ns);
+        self.first_kept_day
+            .fetch_max(cut, std::sync::atomic::Ordering::SeqCst);
+        self.commit()?;
+        let wal = self.wal.lock().map_err(|_| EventsError::Poisoned)?;
         let mut partitions = self.partitions.write().map_err(|_| EventsError::Poisoned)?;
         let old: Vec<i64> = partitions.range(..cut).map(|(d, _)| *d).collect();
         for day in &old {
@@ -751,7 +778,27 @@ impl EventStore {
             let path = self.dir.join(day_name(*day));
             std::fs::remove_dir_all(&path).map_err(|source| EventsError::Io { path, source })?;
         }
-        Ok(old.len())
+        drop(partitions);
+        drop(wal);
+        Ok(old.iter().map(|d| day_name(*d)).collect())
+    }
+
+    /// Bytes the store's files take on disk (indexes and WAL).
+    pub fn disk_bytes(&self) -> u64 {
+        fn walk(path: &Path) -> u64 {
+            let Ok(entries) = std::fs::read_dir(path) else {
+                return 0;
+            };
+            entries
+                .flatten()
+                .map(|e| match e.metadata() {
+                    Ok(m) if m.is_dir() => walk(&e.path()),
+                    Ok(m) => m.len(),
+                    Err(_) => 0,
+                })
+                .sum()
+        }
+        walk(&self.dir)
     }
 
     /// The days held, oldest first, as `YYYY-MM-DD`.

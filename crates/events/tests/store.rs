@@ -186,9 +186,41 @@ fn events_are_found_by_every_kind_of_query() {
     drop(store);
     let store = EventStore::open(dir.path(), StoreConfig::default()).unwrap();
     assert_eq!(search(&store, "").1, 5);
-    assert_eq!(store.drop_before(D0 + DAY).unwrap(), 1);
+    let disk = store.disk_bytes();
+    assert!(dir.path().join("2026-11-25").is_dir());
+    // A cut inside the second day drops only the first, which lies wholly before it.
+    assert_eq!(
+        store.drop_before(D0 + DAY + 3_600_000_000_000).unwrap(),
+        ["2026-11-25"]
+    );
     assert_eq!(store.days().unwrap(), ["2026-11-26"]);
     assert_eq!(search(&store, "").1, 2);
+    assert!(
+        !dir.path().join("2026-11-25").exists(),
+        "its files are gone"
+    );
+    assert!(store.disk_bytes() < disk, "and so is their disk");
+    // A late event for the dropped day is refused with the reason; the kept day still takes.
+    let late = store
+        .add(vec![
+            event(D0 + 60_000_000_000, json!({"event": "late"})),
+            event(D0 + DAY + 60_000_000_000, json!({"event": "kept"})),
+        ])
+        .unwrap();
+    assert_eq!(late.len(), 1);
+    assert_eq!(late[0].0, 0);
+    assert_eq!(
+        late[0].1,
+        "2026-11-25 is past the retention: the store keeps events from 2026-11-26 on"
+    );
+    store.commit().unwrap();
+    assert_eq!(search(&store, "").1, 3);
+    assert_eq!(store.days().unwrap(), ["2026-11-26"]);
+    // Nothing of the dropped day comes back with a restart (its WAL was sealed first).
+    drop(store);
+    let store = EventStore::open(dir.path(), StoreConfig::default()).unwrap();
+    assert_eq!(store.days().unwrap(), ["2026-11-26"]);
+    assert_eq!(search(&store, "").1, 3);
 }
 
 #[test]

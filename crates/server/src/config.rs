@@ -36,6 +36,7 @@ pub struct Config {
     pub carbon: CarbonConfig,
     pub statsd: StatsdConfig,
     pub logs: LogsConfig,
+    pub events: EventsConfig,
     pub tsdb: TsdbConfig,
     pub ui: UiConfig,
 }
@@ -50,6 +51,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             carbon: CarbonConfig::default(),
             logs: LogsConfig::default(),
+            events: EventsConfig::default(),
             statsd: StatsdConfig::default(),
             tsdb: TsdbConfig::default(),
             ui: UiConfig::default(),
@@ -121,6 +123,26 @@ impl Default for HttpConfig {
             request_timeout: HumanDuration::from_secs(30),
             header_read_timeout: HumanDuration::from_secs(10),
             max_connections: 1024,
+        }
+    }
+}
+
+/// The event store: how long it keeps events.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EventsConfig {
+    /// Events older than this are dropped, a whole day at a time once all of the day is older,
+    /// and new ones that old are refused. `0s` keeps everything.
+    pub retention: HumanDuration,
+    /// How often the maintenance task drops what retention no longer keeps (also at start).
+    pub maintenance_interval: HumanDuration,
+}
+
+impl Default for EventsConfig {
+    fn default() -> Self {
+        EventsConfig {
+            retention: HumanDuration::from_secs(30 * 86_400),
+            maintenance_interval: HumanDuration::from_secs(3600),
         }
     }
 }
@@ -229,6 +251,9 @@ impl Config {
             && !(url.starts_with("http://") || url.starts_with("https://"))
         {
             return invalid("http.public_url", "must start with http:// or https://");
+        }
+        if self.events.maintenance_interval.get().is_zero() {
+            return invalid("events.maintenance_interval", "must be greater than zero");
         }
         if self.http.header_read_timeout.get().is_zero() {
             return invalid("http.header_read_timeout", "must be greater than zero");

@@ -163,6 +163,19 @@ pub async fn start(
         dashboards,
         shutdown: shutdown.clone(),
     };
+    node.tasks.push((
+        "events-retention",
+        tokio::spawn(events_retention(
+            Arc::clone(&events),
+            config.events.clone(),
+            clock.clone(),
+            telemetry.counter(
+                "sightline_events_days_dropped_total",
+                "Days of events dropped by the retention ([events] retention).",
+            ),
+            shutdown.clone(),
+        )),
+    ));
     let monitor = selfmon::SelfMonitor {
         telemetry: Arc::clone(&telemetry),
         responses: Arc::clone(&state.responses),
@@ -312,6 +325,39 @@ async fn commit_events(
             Ok(Ok(())) => refresh.committed(store.visible_batches()),
             Ok(Err(e)) => tracing::error!(error = %e, "could not commit the event store"),
             Err(e) => tracing::error!(error = %e, "event store commit failed"),
+        }
+    }
+}
+
+/// Drops the days the event store no longer keeps (`[events] retention`), at start and every
+/// `maintenance_interval`, until shutdown. A retention of zero keeps everything.
+async fn events_retention(
+    store: Arc<events::EventStore>,
+    config: config::EventsConfig,
+    clock: SharedClock,
+    dropped: Arc<std::sync::atomic::AtomicU64>,
+    shutdown: CancellationToken,
+) {
+    let keep = i64::try_from(config.retention.get().as_nanos()).unwrap_or(i64::MAX);
+    if keep == 0 {
+        return;
+    }
+    let mut ticks = tokio::time::interval(config.maintenance_interval.get());
+    loop {
+        tokio::select! {
+            _ = ticks.tick() => {}
+            () = shutdown.cancelled() => return,
+        }
+        let cut = clock.now().as_nanos().saturating_sub(keep);
+        let dropping = Arc::clone(&store);
+        match tokio::task::spawn_blocking(move || dropping.drop_before(cut)).await {
+            Ok(Ok(days)) if !days.is_empty() => {
+                dropped.fetch_add(days.len() as u64, Ordering::Relaxed);
+                tracing::info!(days = %days.join(", "), "dropped events past the retention");
+            }
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "could not drop events past the retention"),
+            Err(e) => tracing::error!(error = %e, "event retention failed"),
         }
     }
 }
@@ -559,6 +605,11 @@ impl Handle {
     /// The metric store.
     pub fn tsdb(&self) -> &Tsdb {
         &self.tsdb
+    }
+
+    /// The event store.
+    pub fn events(&self) -> &events::EventStore {
+        &self.events
     }
 
     /// Received Sentry events.

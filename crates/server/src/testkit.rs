@@ -67,8 +67,8 @@ pub async fn start_server_with(clock: SharedClock, tweak: impl FnOnce(&mut Confi
     server
 }
 
-/// The config test servers start from: every listener on a loopback port 0, and a known admin
-/// password.
+/// The config test servers start from: every listener on a loopback port 0, a known admin
+/// password, and events kept whatever their age.
 pub fn test_config(dir: &TempDir) -> Config {
     let mut config = Config {
         data_dir: dir.path().join("data"),
@@ -85,6 +85,9 @@ pub fn test_config(dir: &TempDir) -> Config {
     config.logs.syslog_tcp = any_port;
     config.logs.json_lines_tcp = any_port;
     config.auth.admin_password = Some(Secret::new(ADMIN_PASSWORD));
+    // Fixtures are dated; on a real clock they would age past any retention. Tests of the
+    // retention set their own.
+    config.events.retention = model::HumanDuration::from_secs(0);
     config
 }
 

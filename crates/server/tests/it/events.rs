@@ -402,3 +402,73 @@ async fn the_opentelemetry_sdk_exports_logs() {
         .unwrap();
     assert_eq!(r.status(), 400);
 }
+
+/// `[events] retention`: once a whole day is older than it, the maintenance task drops the
+/// day, files and all, and refuses late events for it.
+#[tokio::test]
+async fn events_past_the_retention_are_dropped_with_their_files() {
+    use std::sync::Arc;
+    // 2026-11-25T12:00:00Z, the fixtures' day.
+    let clock = Arc::new(model::ManualClock::new(model::Timestamp::from_secs(
+        1_795_608_000,
+    )));
+    let server = server::testkit::start_server_with(clock.clone(), |c| {
+        c.events.retention = model::HumanDuration::from_secs(86_400);
+        c.events.maintenance_interval = model::HumanDuration::from_millis(100);
+    })
+    .await;
+    let token = ingest_token(&server).await;
+    let ingest = |body: &'static str| {
+        server
+            .client
+            .post(server.url("/api/v1/ingest"))
+            .bearer_auth(&token)
+            .body(body)
+            .send()
+    };
+    let answer: Value = ingest(LINES).await.unwrap().json().await.unwrap();
+    assert_eq!(answer["accepted"], 3, "{answer}");
+    assert_eq!(search_until(&server, "", 3).await["total"], 3);
+    let day = server.dir().join("data/events/2026-11-25");
+    assert!(day.is_dir());
+
+    // Two days later the whole of 2026-11-25 is older than a day: the next run drops it.
+    clock.advance(std::time::Duration::from_secs(2 * 86_400));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while server.handle().events().days().unwrap() != Vec::<String>::new() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the day was never dropped"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(!day.exists(), "its files are gone");
+    assert_eq!(search_until(&server, "", 0).await["total"], 0);
+    let metrics = server
+        .client
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("sightline_events_days_dropped_total 1\n"),
+        "{metrics}"
+    );
+
+    // A late event for the dropped day is refused, with the reason, and nothing else is lost.
+    let late = r#"{"event": "late", "timestamp": "2026-11-25T23:00:00Z"}
+{"event": "today"}
+"#;
+    let answer: Value = ingest(late).await.unwrap().json().await.unwrap();
+    assert_eq!(answer["accepted"], 1, "{answer}");
+    assert_eq!(answer["rejected"], 1);
+    assert_eq!(answer["errors"][0]["index"], 0);
+    let why = answer["errors"][0]["error"].as_str().unwrap();
+    assert!(
+        why.starts_with("2026-11-25 is past the retention: the store keeps events from "),
+        "{why}"
+    );
+}
