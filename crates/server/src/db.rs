@@ -87,6 +87,8 @@ const MIGRATIONS: &[&str] = &[
         created_by TEXT NOT NULL,
         created_at INTEGER NOT NULL
     );",
+    // 5: a project's rate limit on error events per minute (0: none), answered as Relay does.
+    "ALTER TABLE projects ADD COLUMN events_per_minute INTEGER NOT NULL DEFAULT 0;",
 ];
 
 /// The schema version this binary migrates to.

@@ -20,6 +20,16 @@ pub struct Project {
     /// Rate-limit categories SDKs are told not to send (`transaction`, `span`, …): the data
     /// Sightline does not keep, so SDKs stop spending bandwidth on it.
     pub refused_categories: Vec<String>,
+    /// Error events taken per minute before SDKs are answered 429 (0: no limit).
+    pub events_per_minute: u32,
+}
+
+/// What ingest needs to know of the project a public key belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyProject {
+    pub project_id: i64,
+    pub refused_categories: Vec<String>,
+    pub events_per_minute: u32,
 }
 
 fn categories(text: &str) -> Vec<String> {
@@ -69,10 +79,10 @@ pub fn create(conn: &mut Connection, now: i64, name: &str) -> Result<Project, Pr
         "INSERT INTO project_keys (public_key, project_id, created_at) VALUES (?1, ?2, ?3)",
         params![key, id, now],
     )?;
-    let refused: String = tx.query_row(
-        "SELECT refused_categories FROM projects WHERE id = ?1",
+    let (refused, events_per_minute): (String, u32) = tx.query_row(
+        "SELECT refused_categories, events_per_minute FROM projects WHERE id = ?1",
         params![id],
-        |r| r.get(0),
+        |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
     tx.commit()?;
     Ok(Project {
@@ -81,13 +91,17 @@ pub fn create(conn: &mut Connection, now: i64, name: &str) -> Result<Project, Pr
         created_at: now,
         keys: vec![key],
         refused_categories: categories(&refused),
+        events_per_minute,
     })
 }
 
 /// Every project, by id, with its live keys.
 pub fn list(conn: &Connection) -> rusqlite::Result<Vec<Project>> {
     let mut projects: Vec<Project> = conn
-        .prepare("SELECT id, name, created_at, refused_categories FROM projects ORDER BY id")?
+        .prepare(
+            "SELECT id, name, created_at, refused_categories, events_per_minute FROM projects
+             ORDER BY id",
+        )?
         .query_map([], |r| {
             Ok(Project {
                 id: r.get(0)?,
@@ -95,6 +109,7 @@ pub fn list(conn: &Connection) -> rusqlite::Result<Vec<Project>> {
                 created_at: r.get(2)?,
                 keys: Vec::new(),
                 refused_categories: categories(&r.get::<_, String>(3)?),
+                events_per_minute: r.get(4)?,
             })
         })?
         .collect::<rusqlite::Result<_>>()?;
@@ -134,22 +149,38 @@ pub fn add_key(conn: &Connection, now: i64, project_id: i64) -> rusqlite::Result
 
 /// The project a live public key belongs to.
 pub fn project_for_key(conn: &Connection, public_key: &str) -> rusqlite::Result<Option<i64>> {
-    Ok(key_project(conn, public_key)?.map(|(id, _)| id))
+    Ok(key_project(conn, public_key)?.map(|p| p.project_id))
 }
 
-/// The project a live public key belongs to, with its refused categories.
-pub fn key_project(
-    conn: &Connection,
-    public_key: &str,
-) -> rusqlite::Result<Option<(i64, Vec<String>)>> {
+/// The project a live public key belongs to, with what ingest applies to it.
+pub fn key_project(conn: &Connection, public_key: &str) -> rusqlite::Result<Option<KeyProject>> {
     conn.query_row(
-        "SELECT k.project_id, p.refused_categories FROM project_keys k
+        "SELECT k.project_id, p.refused_categories, p.events_per_minute FROM project_keys k
          JOIN projects p ON p.id = k.project_id
          WHERE k.public_key = ?1 AND k.revoked_at IS NULL",
         params![public_key],
-        |r| Ok((r.get(0)?, categories(&r.get::<_, String>(1)?))),
+        |r| {
+            Ok(KeyProject {
+                project_id: r.get(0)?,
+                refused_categories: categories(&r.get::<_, String>(1)?),
+                events_per_minute: r.get(2)?,
+            })
+        },
     )
     .optional()
+}
+
+/// Sets a project's limit on error events per minute (0: none); `false` if there is no such
+/// project.
+pub fn set_events_per_minute(
+    conn: &Connection,
+    project_id: i64,
+    events_per_minute: u32,
+) -> rusqlite::Result<bool> {
+    Ok(conn.execute(
+        "UPDATE projects SET events_per_minute = ?1 WHERE id = ?2",
+        params![events_per_minute, project_id],
+    )? == 1)
 }
 
 /// Sets the categories a project refuses; `false` if there is no such project. A category is
@@ -229,10 +260,17 @@ mod tests {
             );
             assert!(set_refused_categories(conn, api.id, &["log_item".into()]).unwrap_or(false));
             assert!(set_refused_categories(conn, api.id, &["a;b".into()]).is_err());
+            assert!(set_events_per_minute(conn, api.id, 120)?);
+            assert!(!set_events_per_minute(conn, 99, 120)?);
             assert_eq!(
                 key_project(conn, &api.keys[0])?,
-                Some((api.id, vec!["log_item".to_owned()]))
+                Some(KeyProject {
+                    project_id: api.id,
+                    refused_categories: vec!["log_item".to_owned()],
+                    events_per_minute: 120,
+                })
             );
+            assert_eq!(shop.events_per_minute, 0, "no limit unless one is set");
             Ok(())
         })
         .unwrap_or_else(|e| panic!("{e}"));

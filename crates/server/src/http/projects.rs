@@ -1,7 +1,8 @@
 //! Error-tracking projects over the API: `GET /api/v1/projects` lists them with their DSNs (any
 //! signed-in caller), `POST /api/v1/projects {"name": …}` creates one with a key (admins),
-//! `PATCH /api/v1/projects/{id} {"refused_categories": [...]}` sets what SDKs are told not to
-//! send (admins).
+//! `PATCH /api/v1/projects/{id} {"refused_categories": [...], "events_per_minute": N}` sets
+//! what SDKs are told not to send and the project's rate limit on error events (0: none), either
+//! or both (admins).
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -37,6 +38,7 @@ fn shown(state: &AppState, p: &Project) -> Value {
         "created_at": p.created_at,
         "dsn": dsns.first(),
         "refused_categories": p.refused_categories,
+        "events_per_minute": p.events_per_minute,
         "keys": p.keys.iter().zip(&dsns).map(|(k, d)| json!({"public_key": k, "dsn": d})).collect::<Vec<_>>(),
     })
 }
@@ -84,7 +86,8 @@ async fn create(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ProjectChange {
-    refused_categories: Vec<String>,
+    refused_categories: Option<Vec<String>>,
+    events_per_minute: Option<u32>,
 }
 
 async fn update(
@@ -98,17 +101,21 @@ async fn update(
     let result = state
         .db
         .call(move |conn| {
-            Ok(
-                projects::set_refused_categories(conn, id, &change.refused_categories).and_then(
-                    |found| {
-                        Ok(if found {
-                            projects::list(conn)?.into_iter().find(|p| p.id == id)
-                        } else {
-                            None
-                        })
-                    },
-                ),
-            )
+            let mut found = projects::list(conn)?.iter().any(|p| p.id == id);
+            if found && let Some(refused) = &change.refused_categories {
+                match projects::set_refused_categories(conn, id, refused) {
+                    Ok(f) => found = f,
+                    Err(e) => return Ok(Err(e)),
+                }
+            }
+            if found && let Some(n) = change.events_per_minute {
+                found = projects::set_events_per_minute(conn, id, n)?;
+            }
+            Ok(Ok(if found {
+                projects::list(conn)?.into_iter().find(|p| p.id == id)
+            } else {
+                None
+            }))
         })
         .await?;
     match result {

@@ -14,6 +14,10 @@
 //!   SDK's metrics); `check_in`s are recorded for cron monitors; performance and replay items
 //!   are dropped and counted; unknown types skipped and counted; a malformed item is
 //!   skipped and counted while the others are processed.
+//! - Rate limits, as Relay's: a project's `events_per_minute` (0: none) holds error events to
+//!   so many per calendar minute. An event over it is dropped with its attachments: 429 with
+//!   `Retry-After` and `X-Sentry-Rate-Limits: <s>:error;default:project` when nothing else in
+//!   the envelope is taken, else 200 with that header beside the rest.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -47,6 +51,57 @@ pub struct SentryCounters {
     malformed: Arc<AtomicU64>,
     refused: Arc<AtomicU64>,
     copies_dropped: Arc<AtomicU64>,
+    rate_limited: Arc<AtomicU64>,
+    /// Each project's error events in the current minute, for its rate limit.
+    limits: EventLimits,
+}
+
+/// Relay's per-project quota on error events, over fixed one-minute windows: each project
+/// takes at most its `events_per_minute` in a calendar minute of the server's clock.
+#[derive(Debug, Default)]
+struct EventLimits {
+    windows: std::sync::Mutex<std::collections::HashMap<i64, (i64, u32)>>,
+}
+
+impl EventLimits {
+    /// Takes one event of `project` at `now_s` under `per_minute` (0: no limit); when the
+    /// minute's are spent, `Err` with the seconds until the next minute.
+    fn take(&self, project: i64, per_minute: u32, now_s: i64) -> Result<(), u64> {
+        if per_minute == 0 {
+            return Ok(());
+        }
+        let minute = now_s.div_euclid(60);
+        let mut windows = self.windows.lock().unwrap_or_else(|p| p.into_inner());
+        let window = windows.entry(project).or_insert((minute, 0));
+        if window.0 != minute {
+            *window = (minute, 0);
+        }
+        if window.1 >= per_minute {
+            return Err(u64::try_from(60 - now_s.rem_euclid(60)).unwrap_or(60));
+        }
+        window.1 += 1;
+        Ok(())
+    }
+}
+
+/// `X-Sentry-Rate-Limits` for error events held back `seconds` by the project's quota.
+fn quota_limit(seconds: u64) -> String {
+    sentry::rate_limits_header(seconds, &["error", "default"])
+}
+
+/// 429 for an event over its project's quota, as Relay answers: SDKs hold error events back
+/// for `Retry-After` seconds (and say so in their next client report).
+fn over_quota(seconds: u64, per_minute: u32) -> Response {
+    let mut r = detail(
+        StatusCode::TOO_MANY_REQUESTS,
+        format!("this project takes at most {per_minute} error events a minute"),
+    );
+    let h = r.headers_mut();
+    h.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    if let Ok(v) = HeaderValue::from_str(&quota_limit(seconds)) {
+        h.insert("x-sentry-rate-limits", v);
+    }
+    r
 }
 
 impl SentryCounters {
@@ -96,6 +151,11 @@ impl SentryCounters {
                 "sightline_sentry_event_copies_dropped_total",
                 "Copies of Sentry events for the event store dropped because its queue was full.",
             ),
+            rate_limited: t.counter(
+                "sightline_sentry_events_rate_limited_total",
+                "Sentry error events refused by their project's events_per_minute.",
+            ),
+            limits: EventLimits::default(),
         }
     }
 }
@@ -149,13 +209,13 @@ fn public_key(
     envelope.and_then(Envelope::dsn).map(|d| d.public_key)
 }
 
-/// Checks the key against the project in the URL, returning the categories the project
-/// refuses; `Err` is the answer to give.
+/// Checks the key against the project in the URL, returning what ingest applies to the
+/// project (refused categories, rate limit); `Err` is the answer to give.
 async fn authorize(
     state: &AppState,
     project_id: i64,
     key: Option<String>,
-) -> Result<Vec<String>, Box<Response>> {
+) -> Result<crate::projects::KeyProject, Box<Response>> {
     let Some(key) = key else {
         return Err(Box::new(detail(
             StatusCode::UNAUTHORIZED,
@@ -167,7 +227,7 @@ async fn authorize(
         .call(move |conn| Ok(crate::projects::key_project(conn, &key)))
         .await;
     let refusal = match found {
-        Ok(Ok(Some((id, refused)))) if id == project_id => return Ok(refused),
+        Ok(Ok(Some(p))) if p.project_id == project_id => return Ok(p),
         Ok(Ok(Some(_))) => detail(StatusCode::FORBIDDEN, "this key belongs to another project"),
         Ok(Ok(None)) => detail(StatusCode::FORBIDDEN, "invalid api key"),
         Ok(Err(e)) => detail(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
@@ -238,7 +298,7 @@ async fn envelope_inner(
         Ok(e) => e,
         Err(e) => return detail(StatusCode::BAD_REQUEST, e.to_string()),
     };
-    let refused = match refused {
+    let project = match refused {
         Some(r) => r,
         None => match authorize(
             state,
@@ -338,6 +398,20 @@ async fn envelope_inner(
             }
         }
     }
+    // The project's quota: an event over it is dropped with its attachments; the rest of the
+    // envelope is still taken, and the answer says what is held back.
+    let mut held_back = None;
+    if event.is_some()
+        && let Err(seconds) = c.limits.take(project_id, project.events_per_minute, now_s)
+    {
+        c.rate_limited.fetch_add(1, Ordering::Relaxed);
+        event = None;
+        attachments.clear();
+        if logs.is_empty() && points.is_empty() && check_ins.is_empty() {
+            return over_quota(seconds, project.events_per_minute);
+        }
+        held_back = Some(seconds);
+    }
     if !logs.is_empty() {
         let store = Arc::clone(&state.events);
         let n = logs.len() as u64;
@@ -383,7 +457,16 @@ async fn envelope_inner(
         None => json!({}),
     })
     .into_response();
-    refuse_categories(&mut answer, &refused);
+    refuse_categories(&mut answer, &project.refused_categories);
+    if let Some(seconds) = held_back {
+        let limits = match answer.headers().get("x-sentry-rate-limits") {
+            Some(v) => format!("{}, {}", v.to_str().unwrap_or(""), quota_limit(seconds)),
+            None => quota_limit(seconds),
+        };
+        if let Ok(v) = HeaderValue::from_str(&limits) {
+            answer.headers_mut().insert("x-sentry-rate-limits", v);
+        }
+    }
     answer
 }
 
@@ -586,14 +669,14 @@ async fn store(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let refused = match authorize(
+    let project = match authorize(
         &state,
         project_id,
         public_key(&headers, query.as_deref(), None),
     )
     .await
     {
-        Ok(refused) => refused,
+        Ok(project) => project,
         Err(r) => {
             state.sentry.refused.fetch_add(1, Ordering::Relaxed);
             super::body::drain(body, state.config.http.max_body_size.as_usize()).await;
@@ -624,12 +707,38 @@ async fn store(
             crate::auth::secrets::fill_random(&mut raw);
             hex::encode(raw)
         });
+    let now_s = state.clock.now().as_nanos().div_euclid(1_000_000_000);
+    if let Err(seconds) = state
+        .sentry
+        .limits
+        .take(project_id, project.events_per_minute, now_s)
+    {
+        state.sentry.rate_limited.fetch_add(1, Ordering::Relaxed);
+        return over_quota(seconds, project.events_per_minute);
+    }
     match store_event(&state, project_id, &id, body, parsed, Vec::new()).await {
         Ok(()) => {
             let mut answer = Json(json!({ "id": id })).into_response();
-            refuse_categories(&mut answer, &refused);
+            refuse_categories(&mut answer, &project.refused_categories);
             answer
         }
         Err(r) => *r,
+    }
+}
+
+#[cfg(test)]
+mod limit_tests {
+    use super::*;
+
+    #[test]
+    fn a_project_takes_its_quota_per_calendar_minute() {
+        let limits = EventLimits::default();
+        let t = 1_700_000_000 - 1_700_000_000 % 60 + 50; // 50 s into a minute
+        assert!(limits.take(1, 2, t).is_ok());
+        assert!(limits.take(1, 2, t + 1).is_ok());
+        assert_eq!(limits.take(1, 2, t + 2), Err(8), "until the next minute");
+        assert!(limits.take(2, 2, t + 2).is_ok(), "each project has its own");
+        assert!(limits.take(1, 0, t + 2).is_ok(), "0 is no limit");
+        assert!(limits.take(1, 2, t + 10).is_ok(), "a new minute");
     }
 }

@@ -815,3 +815,145 @@ async fn a_dsn_with_a_path_prefix_works_when_the_proxy_keeps_it() {
         "9ec79c33ec9942ab8353589fcb2e04dc"
     );
 }
+
+/// A project's `events_per_minute`, answered as Relay answers a quota: the event over it is
+/// refused 429 with `Retry-After` and `X-Sentry-Rate-Limits`, an envelope with more in it is
+/// taken without the event, and the next minute takes events again.
+#[tokio::test]
+async fn a_project_rate_limit_answers_as_relay_does() {
+    // 50 s into a minute.
+    let clock = std::sync::Arc::new(model::ManualClock::new(model::Timestamp::from_secs(
+        1_699_999_980 + 50,
+    )));
+    let server = server::testkit::start_server_with(clock.clone(), |_| {}).await;
+    let p = project(&server).await;
+    let id = p["id"].as_i64().unwrap();
+    let key = p["keys"][0]["public_key"].as_str().unwrap().to_owned();
+    let set: Value = server
+        .client
+        .patch(server.url(&format!("/api/v1/projects/{id}")))
+        .bearer_auth(&server.admin_token)
+        .json(&json!({"events_per_minute": 2}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(set["events_per_minute"], 2);
+    assert_eq!(
+        set["refused_categories"][0], "transaction",
+        "the other setting is kept"
+    );
+    let envelope = |n: usize, report: bool| {
+        let mut body = format!(
+            "{{\"event_id\":\"{n:032x}\"}}\n{{\"type\":\"event\"}}\n{{\"message\":\"quota {n}\",\"level\":\"error\"}}\n"
+        );
+        if report {
+            body.push_str("{\"type\":\"client_report\"}\n{\"timestamp\":1700000000,\"discarded_events\":[{\"reason\":\"queue_overflow\",\"category\":\"error\",\"quantity\":1}]}\n");
+        }
+        server
+            .client
+            .post(server.url(&format!("/api/{id}/envelope/")))
+            .header("X-Sentry-Auth", format!("Sentry sentry_key={key}"))
+            .body(body)
+            .send()
+    };
+    assert_eq!(envelope(1, false).await.unwrap().status(), 200);
+    assert_eq!(envelope(2, false).await.unwrap().status(), 200);
+    let over = envelope(3, false).await.unwrap();
+    assert_eq!(over.status(), 429);
+    assert_eq!(over.headers()["retry-after"], "10");
+    assert_eq!(
+        over.headers()["x-sentry-rate-limits"],
+        "10:error;default:project"
+    );
+    let detail: Value = over.json().await.unwrap();
+    assert_eq!(
+        detail["detail"],
+        "this project takes at most 2 error events a minute"
+    );
+    // With a client report beside it, the envelope is taken and the event held back.
+    let partly = envelope(4, true).await.unwrap();
+    assert_eq!(partly.status(), 200);
+    let limits = partly.headers()["x-sentry-rate-limits"].to_str().unwrap();
+    assert!(limits.ends_with(", 10:error;default:project"), "{limits}");
+    assert!(partly.headers().get("retry-after").is_none());
+    // The /store/ endpoint shares the quota.
+    let store = server
+        .client
+        .post(server.url(&format!("/api/{id}/store/")))
+        .header("X-Sentry-Auth", format!("Sentry sentry_key={key}"))
+        .body(r#"{"message":"old protocol","level":"error"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(store.status(), 429);
+
+    clock.advance(std::time::Duration::from_secs(10));
+    assert_eq!(
+        envelope(5, false).await.unwrap().status(),
+        200,
+        "a new minute"
+    );
+    let mut messages: Vec<String> = server
+        .handle()
+        .issues()
+        .events(id, 10)
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let v: Value = serde_json::from_slice(&e.payload).unwrap();
+            v["message"].as_str().unwrap_or("").to_owned()
+        })
+        .collect();
+    messages.sort();
+    assert_eq!(messages, ["quota 1", "quota 2", "quota 5"]);
+    let metrics = server
+        .client
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("sightline_sentry_events_rate_limited_total 3\n"));
+}
+
+/// The real Python SDK under a project quota of 2 a minute: the third message is answered 429,
+/// and the SDK then holds the fourth and fifth back for Retry-After instead of sending them.
+#[tokio::test]
+async fn the_python_sdk_backs_off_a_project_quota() {
+    // 50 s into a minute: the quota is spent for the 10 s the script takes.
+    let clock = std::sync::Arc::new(model::ManualClock::new(model::Timestamp::from_secs(
+        1_699_999_980 + 50,
+    )));
+    let server = server::testkit::start_server_with(clock, |_| {}).await;
+    let p = project(&server).await;
+    let id = p["id"].as_i64().unwrap();
+    let key = p["keys"][0]["public_key"].as_str().unwrap().to_owned();
+    let set = server
+        .client
+        .patch(server.url(&format!("/api/v1/projects/{id}")))
+        .bearer_auth(&server.admin_token)
+        .json(&json!({"events_per_minute": 2}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(set.status(), 200);
+    let dsn = format!("http://{key}@{}/{id}", server.http);
+    let out = tokio::task::spawn_blocking(move || {
+        crate::peers::run_python("sentry_quota.py", &json!({"dsn": dsn}))
+    })
+    .await
+    .unwrap();
+    assert_eq!(out["ok"], true);
+    let metrics = server.metrics().await;
+    assert_eq!(counter(&metrics, "sightline_sentry_events_total"), 2);
+    assert_eq!(
+        counter(&metrics, "sightline_sentry_events_rate_limited_total"),
+        1,
+        "one was refused; the SDK sent no more"
+    );
+}
