@@ -105,6 +105,7 @@ const MIGRATIONS: &[&str] = &[
         received_at INTEGER NOT NULL
     );
     CREATE INDEX check_ins_monitor ON check_ins(project_id, monitor_slug, received_at);",
+    "CREATE INDEX events_received ON events(received_at);",
 ];
 
 /// A cron monitor's check-in, as an SDK reported it (`in_progress`, `ok`, `error`).
@@ -263,6 +264,39 @@ impl IssueStore {
             conn: Mutex::new(conn),
             samples_per_issue: SAMPLES_PER_ISSUE,
         })
+    }
+
+    /// Removes the sample events received before `before_s` (seconds) and their attachments,
+    /// in batches so ingest is never held up for long; issues, their counts, hours, tags and
+    /// users stay. Returns how many events and attachments went.
+    pub fn drop_samples_before(&self, before_s: i64) -> Result<(u64, u64)> {
+        const BATCH: i64 = 5000;
+        let (mut events, mut attachments) = (0u64, 0u64);
+        loop {
+            let mut conn = self.conn.lock().map_err(|_| IssuesError::Poisoned)?;
+            let tx = conn.transaction()?;
+            tx.execute_batch(
+                "CREATE TEMP TABLE IF NOT EXISTS doomed (project_id INTEGER, event_id TEXT);
+                 DELETE FROM doomed;",
+            )?;
+            let picked = tx.execute(
+                "INSERT INTO doomed SELECT project_id, event_id FROM events
+                 WHERE received_at < ?1 LIMIT ?2",
+                rusqlite::params![before_s, BATCH],
+            )?;
+            attachments += tx.execute(
+                "DELETE FROM attachments WHERE (project_id, event_id) IN (SELECT * FROM doomed)",
+                [],
+            )? as u64;
+            events += tx.execute(
+                "DELETE FROM events WHERE (project_id, event_id) IN (SELECT * FROM doomed)",
+                [],
+            )? as u64;
+            tx.commit()?;
+            if (picked as i64) < BATCH {
+                return Ok((events, attachments));
+            }
+        }
     }
 
     /// Keeps this many sample events per issue (at least one besides the first).
@@ -965,6 +999,47 @@ mod tests {
             .map(|c| c.detail)
             .collect();
         (issue.status.clone(), changes)
+    }
+
+    #[test]
+    fn old_samples_and_their_attachments_go_and_the_issue_stays() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let store =
+            IssueStore::open(&dir.path().join("issues.db")).unwrap_or_else(|e| panic!("{e}"));
+        let file = Attachment {
+            filename: "dump.txt".into(),
+            content_type: None,
+            attachment_type: None,
+            data: b"state".to_vec(),
+        };
+        let body = |n: usize| {
+            format!(r#"{{"exception": {{"type": "E", "value": "v"}}, "event_id": "x{n}"}}"#)
+        };
+        for (n, at) in [(1, 100), (2, 200), (3, 300)] {
+            store
+                .add_event(
+                    1,
+                    &format!("x{n}"),
+                    at,
+                    body(n).as_bytes(),
+                    std::slice::from_ref(&file),
+                )
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+        assert_eq!(store.drop_samples_before(250).ok(), Some((2, 2)));
+        let left: Vec<String> = store
+            .events(1, 10)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|e| e.event_id)
+            .collect();
+        assert_eq!(left, ["x3"]);
+        assert!(store.attachments(1, "x1").unwrap_or_default().is_empty());
+        assert_eq!(store.attachments(1, "x3").unwrap_or_default().len(), 1);
+        let issues = store.issues(&IssueFilter::default()).unwrap_or_default();
+        assert_eq!(issues.len(), 1, "the issue stays");
+        assert_eq!(issues[0].times_seen, 3, "and so do its counts");
+        assert_eq!(store.drop_samples_before(250).ok(), Some((0, 0)));
     }
 
     #[test]

@@ -30,6 +30,9 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// How long a graceful shutdown may take before connections are cut.
     pub shutdown_grace: HumanDuration,
+    /// How often the maintenance task applies the retentions (`[events]`, `[issues]`); also
+    /// once at start.
+    pub maintenance_interval: HumanDuration,
     pub log: LogConfig,
     pub http: HttpConfig,
     pub auth: AuthConfig,
@@ -37,6 +40,7 @@ pub struct Config {
     pub statsd: StatsdConfig,
     pub logs: LogsConfig,
     pub events: EventsConfig,
+    pub issues: IssuesConfig,
     pub tsdb: TsdbConfig,
     pub ui: UiConfig,
 }
@@ -46,12 +50,14 @@ impl Default for Config {
         Config {
             data_dir: PathBuf::from("./data"),
             shutdown_grace: HumanDuration::from_secs(10),
+            maintenance_interval: HumanDuration::from_secs(3600),
             log: LogConfig::default(),
             http: HttpConfig::default(),
             auth: AuthConfig::default(),
             carbon: CarbonConfig::default(),
             logs: LogsConfig::default(),
             events: EventsConfig::default(),
+            issues: IssuesConfig::default(),
             statsd: StatsdConfig::default(),
             tsdb: TsdbConfig::default(),
             ui: UiConfig::default(),
@@ -134,15 +140,29 @@ pub struct EventsConfig {
     /// Events older than this are dropped, a whole day at a time once all of the day is older,
     /// and new ones that old are refused. `0s` keeps everything.
     pub retention: HumanDuration,
-    /// How often the maintenance task drops what retention no longer keeps (also at start).
-    pub maintenance_interval: HumanDuration,
 }
 
 impl Default for EventsConfig {
     fn default() -> Self {
         EventsConfig {
             retention: HumanDuration::from_secs(30 * 86_400),
-            maintenance_interval: HumanDuration::from_secs(3600),
+        }
+    }
+}
+
+/// Error tracking: how long sample events are kept.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IssuesConfig {
+    /// Sample events (and their attachments) received longer ago than this are removed; the
+    /// issues, their counts, tags and histories stay. `0s` keeps them all.
+    pub sample_retention: HumanDuration,
+}
+
+impl Default for IssuesConfig {
+    fn default() -> Self {
+        IssuesConfig {
+            sample_retention: HumanDuration::from_secs(90 * 86_400),
         }
     }
 }
@@ -252,8 +272,8 @@ impl Config {
         {
             return invalid("http.public_url", "must start with http:// or https://");
         }
-        if self.events.maintenance_interval.get().is_zero() {
-            return invalid("events.maintenance_interval", "must be greater than zero");
+        if self.maintenance_interval.get().is_zero() {
+            return invalid("maintenance_interval", "must be greater than zero");
         }
         if self.http.header_read_timeout.get().is_zero() {
             return invalid("http.header_read_timeout", "must be greater than zero");

@@ -164,17 +164,24 @@ pub async fn start(
         shutdown: shutdown.clone(),
     };
     node.tasks.push((
-        "events-retention",
-        tokio::spawn(events_retention(
-            Arc::clone(&events),
-            config.events.clone(),
-            clock.clone(),
-            telemetry.counter(
-                "sightline_events_days_dropped_total",
-                "Days of events dropped by the retention ([events] retention).",
-            ),
-            shutdown.clone(),
-        )),
+        "maintenance",
+        tokio::spawn(
+            Maintenance {
+                events: Arc::clone(&events),
+                issues: Arc::clone(&issues),
+                config: config.clone(),
+                clock: clock.clone(),
+                days_dropped: telemetry.counter(
+                    "sightline_events_days_dropped_total",
+                    "Days of events dropped by the retention ([events] retention).",
+                ),
+                samples_dropped: telemetry.counter(
+                    "sightline_issues_samples_dropped_total",
+                    "Sample error events removed by the retention ([issues] sample_retention).",
+                ),
+            }
+            .run(shutdown.clone()),
+        ),
     ));
     let monitor = selfmon::SelfMonitor {
         telemetry: Arc::clone(&telemetry),
@@ -329,35 +336,63 @@ async fn commit_events(
     }
 }
 
-/// Drops the days the event store no longer keeps (`[events] retention`), at start and every
-/// `maintenance_interval`, until shutdown. A retention of zero keeps everything.
-async fn events_retention(
-    store: Arc<events::EventStore>,
-    config: config::EventsConfig,
+/// The retentions, applied at start and every `maintenance_interval` until shutdown: the
+/// event store's whole days past `[events] retention`, and sample error events past
+/// `[issues] sample_retention`. A retention of zero keeps everything.
+struct Maintenance {
+    events: Arc<events::EventStore>,
+    issues: Arc<issues::IssueStore>,
+    config: Config,
     clock: SharedClock,
-    dropped: Arc<std::sync::atomic::AtomicU64>,
-    shutdown: CancellationToken,
-) {
-    let keep = i64::try_from(config.retention.get().as_nanos()).unwrap_or(i64::MAX);
-    if keep == 0 {
-        return;
-    }
-    let mut ticks = tokio::time::interval(config.maintenance_interval.get());
-    loop {
-        tokio::select! {
-            _ = ticks.tick() => {}
-            () = shutdown.cancelled() => return,
-        }
-        let cut = clock.now().as_nanos().saturating_sub(keep);
-        let dropping = Arc::clone(&store);
-        match tokio::task::spawn_blocking(move || dropping.drop_before(cut)).await {
-            Ok(Ok(days)) if !days.is_empty() => {
-                dropped.fetch_add(days.len() as u64, Ordering::Relaxed);
-                tracing::info!(days = %days.join(", "), "dropped events past the retention");
+    days_dropped: Arc<std::sync::atomic::AtomicU64>,
+    samples_dropped: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Maintenance {
+    async fn run(self, shutdown: CancellationToken) {
+        let nanos = |d: model::HumanDuration| i64::try_from(d.get().as_nanos()).unwrap_or(i64::MAX);
+        let keep_events = nanos(self.config.events.retention);
+        let keep_samples = nanos(self.config.issues.sample_retention);
+        let mut ticks = tokio::time::interval(self.config.maintenance_interval.get());
+        loop {
+            tokio::select! {
+                _ = ticks.tick() => {}
+                () = shutdown.cancelled() => return,
             }
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => tracing::error!(error = %e, "could not drop events past the retention"),
-            Err(e) => tracing::error!(error = %e, "event retention failed"),
+            let now = self.clock.now().as_nanos();
+            if keep_events > 0 {
+                let store = Arc::clone(&self.events);
+                let cut = now.saturating_sub(keep_events);
+                match tokio::task::spawn_blocking(move || store.drop_before(cut)).await {
+                    Ok(Ok(days)) if !days.is_empty() => {
+                        self.days_dropped
+                            .fetch_add(days.len() as u64, Ordering::Relaxed);
+                        tracing::info!(days = %days.join(", "), "dropped events past the retention");
+                    }
+                    Ok(Ok(_)) => {}
+                    Ok(Err(e)) => {
+                        tracing::error!(error = %e, "could not drop events past the retention")
+                    }
+                    Err(e) => tracing::error!(error = %e, "event retention failed"),
+                }
+            }
+            if keep_samples > 0 {
+                let store = Arc::clone(&self.issues);
+                let cut = now.saturating_sub(keep_samples).div_euclid(1_000_000_000);
+                match tokio::task::spawn_blocking(move || store.drop_samples_before(cut)).await {
+                    Ok(Ok((0, _))) => {}
+                    Ok(Ok((events, attachments))) => {
+                        self.samples_dropped.fetch_add(events, Ordering::Relaxed);
+                        tracing::info!(
+                            events,
+                            attachments,
+                            "removed sample events past the retention"
+                        );
+                    }
+                    Ok(Err(e)) => tracing::error!(error = %e, "could not remove old sample events"),
+                    Err(e) => tracing::error!(error = %e, "sample retention failed"),
+                }
+            }
         }
     }
 }

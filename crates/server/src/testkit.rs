@@ -68,7 +68,7 @@ pub async fn start_server_with(clock: SharedClock, tweak: impl FnOnce(&mut Confi
 }
 
 /// The config test servers start from: every listener on a loopback port 0, a known admin
-/// password, and events kept whatever their age.
+/// password, and events and samples kept whatever their age.
 pub fn test_config(dir: &TempDir) -> Config {
     let mut config = Config {
         data_dir: dir.path().join("data"),
@@ -88,6 +88,7 @@ pub fn test_config(dir: &TempDir) -> Config {
     // Fixtures are dated; on a real clock they would age past any retention. Tests of the
     // retention set their own.
     config.events.retention = model::HumanDuration::from_secs(0);
+    config.issues.sample_retention = model::HumanDuration::from_secs(0);
     config
 }
 

@@ -414,7 +414,7 @@ async fn events_past_the_retention_are_dropped_with_their_files() {
     )));
     let server = server::testkit::start_server_with(clock.clone(), |c| {
         c.events.retention = model::HumanDuration::from_secs(86_400);
-        c.events.maintenance_interval = model::HumanDuration::from_millis(100);
+        c.maintenance_interval = model::HumanDuration::from_millis(100);
     })
     .await;
     let token = ingest_token(&server).await;

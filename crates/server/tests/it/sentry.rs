@@ -957,3 +957,46 @@ async fn the_python_sdk_backs_off_a_project_quota() {
         "one was refused; the SDK sent no more"
     );
 }
+
+/// `[issues] sample_retention`: the maintenance run removes sample events older than it, and
+/// their attachments; the issue and its count stay.
+#[tokio::test]
+async fn old_samples_go_and_their_issue_stays() {
+    let clock = std::sync::Arc::new(model::ManualClock::new(model::Timestamp::from_secs(
+        1_700_000_000,
+    )));
+    let server = server::testkit::start_server_with(clock.clone(), |c| {
+        c.issues.sample_retention = model::HumanDuration::from_secs(86_400);
+        c.maintenance_interval = model::HumanDuration::from_millis(100);
+    })
+    .await;
+    let p = project(&server).await;
+    let id = p["id"].as_i64().unwrap();
+    let key = p["keys"][0]["public_key"].as_str().unwrap().to_owned();
+    let r = server
+        .client
+        .post(server.url(&format!("/api/{id}/envelope/")))
+        .header("X-Sentry-Auth", format!("Sentry sentry_key={key}"))
+        .body(ENVELOPE)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(server.handle().issues().events(id, 10).unwrap().len(), 1);
+    clock.advance(std::time::Duration::from_secs(2 * 86_400));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !server.handle().issues().events(id, 10).unwrap().is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the sample was never removed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let issues = server.get_json("/api/v1/issues").await;
+    assert_eq!(issues["issues"][0]["times_seen"], 1, "{issues}");
+    let metrics = server.metrics().await;
+    assert_eq!(
+        counter(&metrics, "sightline_issues_samples_dropped_total"),
+        1
+    );
+}
