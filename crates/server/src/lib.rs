@@ -187,6 +187,8 @@ pub async fn start(
         telemetry: Arc::clone(&telemetry),
         responses: Arc::clone(&state.responses),
         tsdb: tsdb.clone(),
+        events: Arc::clone(&events),
+        data_dir: data_dir.path().to_owned(),
         sink: node.sink.clone(),
         clock,
     };

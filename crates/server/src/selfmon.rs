@@ -3,7 +3,8 @@
 //! Every 10 seconds the counters of `/metrics` are also stored as Graphite series under
 //! `sightline.*`, as carbon stores `carbon.agents.*`, so the UI, Grafana and alert rules can
 //! graph and watch Sightline itself: `sightline.listeners.<name>.<counter>`,
-//! `sightline.tsdb.<counter>`, `sightline.http.responses.<class>`, `sightline.process.rss`.
+//! `sightline.tsdb.<counter>`, `sightline.http.responses.<class>`, `sightline.process.rss`,
+//! and `sightline.<store>.disk_bytes` for each store ([`disk_usage`]).
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -26,13 +27,39 @@ pub(crate) struct SelfMonitor {
     pub telemetry: Arc<Telemetry>,
     pub responses: Arc<ResponseStats>,
     pub tsdb: Tsdb,
+    pub events: Arc<events::EventStore>,
+    pub data_dir: std::path::PathBuf,
     pub sink: MetricSink,
     pub clock: SharedClock,
 }
 
+/// Bytes each store takes on disk, by name: the TSDB's files, the event store's indexes and
+/// WAL, and the SQLite databases of issues and of the control plane (with their WAL files).
+/// It reads the file system: call it off the async workers.
+pub(crate) fn disk_usage(
+    tsdb: &Tsdb,
+    events: &events::EventStore,
+    data_dir: &std::path::Path,
+) -> [(&'static str, u64); 4] {
+    let sqlite = |name: &str| -> u64 {
+        ["", "-wal", "-shm"]
+            .iter()
+            .map(|suffix| {
+                std::fs::metadata(data_dir.join(format!("{name}{suffix}"))).map_or(0, |m| m.len())
+            })
+            .sum()
+    };
+    [
+        ("tsdb", tsdb.usage().disk_bytes),
+        ("events", events.disk_bytes()),
+        ("issues", sqlite("issues.db")),
+        ("control", sqlite("control.db")),
+    ]
+}
+
 impl SelfMonitor {
-    /// The counters as points stamped `ts`.
-    pub(crate) fn batch(&self, ts: i64) -> PointBatch {
+    /// The counters as points stamped `ts`, with the stores' disk use.
+    pub(crate) fn batch(&self, ts: i64, disk: &[(&'static str, u64)]) -> PointBatch {
         let mut batch = PointBatch::with_capacity(64);
         self.telemetry.for_each_listener(|l: &ListenerStats| {
             let counters = [
@@ -88,6 +115,9 @@ impl SelfMonitor {
         if let Some(rss) = resident_memory_bytes() {
             batch.push("sightline.process.rss", ts, rss as f64);
         }
+        for (store, bytes) in disk {
+            batch.push(&format!("sightline.{store}.disk_bytes"), ts, *bytes as f64);
+        }
         batch
     }
 
@@ -100,7 +130,12 @@ impl SelfMonitor {
                 _ = ticks.tick() => {}
                 () = shutdown.cancelled() => return,
             }
-            let batch = self.batch(self.clock.now().as_secs());
+            let me = self.clone();
+            let disk =
+                tokio::task::spawn_blocking(move || disk_usage(&me.tsdb, &me.events, &me.data_dir))
+                    .await
+                    .unwrap_or_default();
+            let batch = self.batch(self.clock.now().as_secs(), &disk);
             if self.sink.send(batch, &origin).await.is_err() {
                 return;
             }

@@ -4,6 +4,7 @@
 //! never data. `/healthz` answers while the process serves HTTP at all; `/readyz` only once
 //! start-up has finished and until shutdown begins.
 
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use axum::Router;
@@ -35,7 +36,16 @@ async fn readyz(State(state): State<AppState>) -> Response {
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {
-    let body = render_metrics(&state);
+    let (tsdb, events, dir) = (
+        state.tsdb.clone(),
+        Arc::clone(&state.events),
+        state.config.data_dir.clone(),
+    );
+    let disk =
+        tokio::task::spawn_blocking(move || crate::selfmon::disk_usage(&tsdb, &events, &dir))
+            .await
+            .unwrap_or_default();
+    let body = render_metrics(&state, &disk);
     (
         [(
             header::CONTENT_TYPE,
@@ -46,7 +56,7 @@ async fn metrics(State(state): State<AppState>) -> Response {
         .into_response()
 }
 
-fn render_metrics(state: &AppState) -> String {
+fn render_metrics(state: &AppState, disk: &[(&'static str, u64)]) -> String {
     let mut w = PromWriter::default();
     w.family("sightline_build_info", "gauge", "The running version.");
     w.sample(
@@ -110,6 +120,14 @@ fn render_metrics(state: &AppState) -> String {
         "Ingest requests answered 429: the bytes in flight (http.max_inflight_ingest) left no room.",
         state.ingest_gate.refused.load(Ordering::Relaxed),
     );
+    w.family(
+        "sightline_store_disk_bytes",
+        "gauge",
+        "Bytes each store takes on disk (files, indexes, WAL).",
+    );
+    for (store, bytes) in disk {
+        w.sample("sightline_store_disk_bytes", &[("store", store)], bytes);
+    }
     write_tsdb(&mut w, &state.tsdb);
     w.finish()
 }

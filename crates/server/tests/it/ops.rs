@@ -86,3 +86,47 @@ async fn shutdown_drains_and_releases_the_data_directory() {
     // And nothing listens any more.
     assert!(std::net::TcpStream::connect(addr).is_err());
 }
+
+/// Each store's disk use is on `/metrics`, and stored by the self-monitor under
+/// `sightline.<store>.disk_bytes` as the other self-metrics are.
+#[tokio::test]
+async fn disk_use_per_store_is_reported() {
+    let server = start_server().await;
+    let metrics = server.metrics().await;
+    let bytes = |store: &str| -> u64 {
+        let prefix = format!("sightline_store_disk_bytes{{store=\"{store}\"}} ");
+        let line = metrics
+            .lines()
+            .find(|l| l.starts_with(&prefix))
+            .unwrap_or_else(|| panic!("no {prefix} in {metrics}"));
+        line[prefix.len()..].parse().unwrap()
+    };
+    let data = server.dir().join("data");
+    let size = |name: &str| std::fs::metadata(data.join(name)).map_or(0, |m| m.len());
+    assert!(bytes("control") >= size("control.db") && size("control.db") > 0);
+    assert!(bytes("issues") >= size("issues.db") && size("issues.db") > 0);
+    assert_eq!(bytes("events"), server.handle().events().disk_bytes());
+    bytes("tsdb");
+
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let series = server
+            .get_json("/render?target=sightline.control.disk_bytes&from=-5min&format=json")
+            .await;
+        let stored = series[0]["datapoints"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|p| p[0].as_f64())
+            .next_back();
+        if let Some(v) = stored {
+            assert!(v >= size("control.db") as f64, "{series}");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never stored: {series}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+}
