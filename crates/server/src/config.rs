@@ -33,6 +33,10 @@ pub struct Config {
     /// How often the maintenance task applies the retentions (`[events]`, `[issues]`); also
     /// once at start.
     pub maintenance_interval: HumanDuration,
+    /// The free space kept on the data directory's file system: below it ingest pauses (HTTP
+    /// answers "retry later" in each protocol's shape, TCP reads wait, UDP drops and counts)
+    /// until space returns. 0 turns the floor off.
+    pub min_free_disk: ByteSize,
     pub log: LogConfig,
     pub http: HttpConfig,
     pub auth: AuthConfig,
@@ -51,6 +55,7 @@ impl Default for Config {
             data_dir: PathBuf::from("./data"),
             shutdown_grace: HumanDuration::from_secs(10),
             maintenance_interval: HumanDuration::from_secs(3600),
+            min_free_disk: ByteSize::mib(256),
             log: LogConfig::default(),
             http: HttpConfig::default(),
             auth: AuthConfig::default(),

@@ -21,6 +21,7 @@ pub mod config;
 pub mod dashboards;
 mod datadir;
 pub mod db;
+pub mod disk;
 mod error;
 pub mod graphite_source;
 pub mod http;
@@ -119,6 +120,10 @@ pub async fn start(
     let telemetry = Arc::new(Telemetry::default());
     let ready = Arc::new(AtomicBool::new(false));
     let shutdown = CancellationToken::new();
+    let disk = Arc::new(disk::DiskGuard::new(
+        data_dir.path().to_owned(),
+        config.min_free_disk.get(),
+    ));
     let mut node = Node {
         config: &config,
         clock: clock.clone(),
@@ -128,10 +133,18 @@ pub async fn start(
         connections: TaskTracker::new(),
         tasks: Vec::new(),
         threads: Vec::new(),
+        disk: Arc::clone(&disk),
     };
+    node.tasks.push((
+        "disk-guard",
+        tokio::spawn(Arc::clone(&disk).run(shutdown.clone())),
+    ));
     let http_stats = telemetry.listener(ListenerKind::Http.name());
     let tail = tail_channel(&events)?;
-    let ingest_gate = Arc::new(http::gate::IngestGate::new(config.http.max_inflight_ingest));
+    let ingest_gate = Arc::new(http::gate::IngestGate::new(
+        config.http.max_inflight_ingest,
+        Arc::clone(&disk),
+    ));
     let (sentry_writer, sentry_writer_task) = http::sentry::EventWriter::start(Arc::clone(&issues));
     node.tasks.push(("sentry-writer", sentry_writer_task));
     let (sentry_copies, copies_task) = http::sentry::start_copies(Arc::clone(&events));
@@ -409,6 +422,8 @@ struct Node<'a> {
     connections: TaskTracker,
     tasks: Vec<(&'static str, JoinHandle<()>)>,
     threads: Vec<ThreadHandle<()>>,
+    /// The free-space floor every ingest path stops at.
+    disk: Arc<disk::DiskGuard>,
 }
 
 impl Node<'_> {
@@ -446,6 +461,7 @@ impl Node<'_> {
             stats: self.telemetry.listener(kind.name()),
             max_line: self.config.carbon.max_line_length.as_usize(),
             shutdown: self.shutdown.clone(),
+            disk: Arc::clone(&self.disk),
         }
     }
 
@@ -463,6 +479,7 @@ impl Node<'_> {
             tz: jiff::tz::db()
                 .get(&self.config.logs.syslog_timezone)
                 .unwrap_or(jiff::tz::TimeZone::UTC),
+            disk: Arc::clone(&self.disk),
         }
     }
 
@@ -493,6 +510,7 @@ impl Node<'_> {
                 stats,
                 c.allow.clone(),
                 c.udp_receive_buffer.as_usize(),
+                Arc::clone(&self.disk),
                 self.shutdown.clone(),
                 move |d, p| ingest::logs::syslog_datagram(d, p, &ctx, &mut log),
             )?;
@@ -538,6 +556,7 @@ impl Node<'_> {
                 stats,
                 c.allow.clone(),
                 c.udp_receive_buffer.as_usize(),
+                Arc::clone(&self.disk),
                 self.shutdown.clone(),
                 move |d, p| carbon::plaintext_datagram(d, p, &ctx, &mut log),
             )?;
@@ -574,6 +593,7 @@ impl Node<'_> {
                 stats,
                 c.allow.clone(),
                 c.udp_receive_buffer.as_usize(),
+                Arc::clone(&self.disk),
                 self.shutdown.clone(),
                 move |d, p| statsd_listener::datagram(&sd, d, p, &st, &mut log),
             )?;
@@ -581,10 +601,11 @@ impl Node<'_> {
         }
         if let Some(l) = &listeners.statsd_tcp {
             let stats = self.telemetry.listener(ListenerKind::StatsdTcp.name());
-            let (max_line, token, st) = (
+            let (max_line, token, st, disk) = (
                 c.max_line_length.as_usize(),
                 self.shutdown.clone(),
                 Arc::clone(&stats),
+                Arc::clone(&self.disk),
             );
             let handle = move |s, p| {
                 statsd_listener::tcp_connection(
@@ -593,6 +614,7 @@ impl Node<'_> {
                     Arc::clone(&statsd),
                     Arc::clone(&st),
                     max_line,
+                    Arc::clone(&disk),
                     token.clone(),
                 )
             };

@@ -52,6 +52,8 @@ enum Failure {
     Busy,
     /// Bad compressed data.
     Corrupt(String),
+    /// Free disk space is under the floor (`min_free_disk`).
+    DiskLow,
 }
 
 /// What a gzip or deflate decoder holds besides its output (miniz_oxide's window and tables,
@@ -233,7 +235,8 @@ impl Decoder {
 /// Reads and decodes an ingest body within `gate`'s budget. A `Content-Length` over
 /// `max_body` is a 413 at once; an unknown encoding a 415; bad compressed data or a broken
 /// upload a 400; a body that decodes past `max_decoded` a 413; no room in the budget a 429
-/// with Retry-After. After a refusal the rest of the upload is read and dropped, so that the
+/// with Retry-After; free disk under the floor a 507 with Retry-After (which each protocol's
+/// route answers in its own shape). After a refusal the rest of the upload is read and dropped, so that the
 /// sender reads the answer rather than a reset connection.
 pub(crate) async fn receive(
     gate: &IngestGate,
@@ -247,6 +250,9 @@ pub(crate) async fn receive(
         .and_then(|v| v.parse::<usize>().ok());
     if length.is_some_and(|n| n > limits.max_body) {
         return Err(body_too_large(limits.max_body));
+    }
+    if gate.disk.is_low() {
+        return Err(refuse(gate, Failure::DiskLow, body, limits).await);
     }
     // No body may need more than the whole budget, counting the old and the new buffer while
     // it grows: past half of it, a body is too large for this server.
@@ -323,6 +329,9 @@ pub(crate) async fn receive(
     }
 }
 
+/// Seconds a sender refused for low disk is asked to wait.
+pub(crate) const DISK_RETRY_AFTER_SECS: u64 = 30;
+
 /// Input a decoder takes between yields: at most a few MiB of output (deflate inflates at
 /// most about a thousandfold), so a bomb never holds an async worker for long.
 const STEP: usize = 4 << 10;
@@ -367,6 +376,13 @@ async fn refuse(gate: &IngestGate, failure: Failure, body: Body, limits: Limits)
             )
         }
         Failure::Corrupt(message) => ApiError::bad_request(message),
+        Failure::DiskLow => {
+            gate.disk.refuse();
+            ApiError::insufficient_storage(
+                "the server's disk is below its free-space floor (min_free_disk); retry later",
+                DISK_RETRY_AFTER_SECS,
+            )
+        }
     }
 }
 
@@ -449,7 +465,7 @@ mod tests {
 
     #[tokio::test]
     async fn encodings_decode_within_the_cap() {
-        let gate = IngestGate::new(ByteSize::mib(1));
+        let gate = IngestGate::new(ByteSize::mib(1), super::super::gate::no_floor());
         let data = b"{\"message\":\"hi\"}\n".repeat(100);
         let ok = |r: Result<Vec<u8>, u16>| r.ok();
         assert_eq!(
@@ -557,7 +573,7 @@ mod tests {
     #[tokio::test]
     async fn a_bomb_stops_at_the_cap_or_the_budget_not_at_its_size() {
         let bomb = gzip(&vec![0u8; 50 << 20]);
-        let gate = IngestGate::new(ByteSize::mib(64));
+        let gate = IngestGate::new(ByteSize::mib(64), super::super::gate::no_floor());
         let capped = Limits {
             max_body: 1 << 30,
             max_decoded: 1 << 20,
@@ -567,7 +583,7 @@ mod tests {
             413
         );
         // Under a cap of 64 MiB, a budget of 4 MiB is the bound: more is too large here.
-        let gate = IngestGate::new(ByteSize::mib(4));
+        let gate = IngestGate::new(ByteSize::mib(4), super::super::gate::no_floor());
         let roomy = Limits {
             max_body: 1 << 30,
             max_decoded: 64 << 20,
@@ -602,7 +618,7 @@ mod tests {
 
     #[tokio::test]
     async fn what_a_body_holds_is_held_until_it_is_dropped() {
-        let gate = IngestGate::new(ByteSize::kib(256));
+        let gate = IngestGate::new(ByteSize::kib(256), super::super::gate::no_floor());
         let data = vec![b'x'; 100 << 10];
         let mut h = HeaderMap::new();
         h.insert(header::CONTENT_LENGTH, HeaderValue::from(data.len()));

@@ -64,24 +64,36 @@ fn es(status: StatusCode, body: Value) -> Response {
 /// its in-flight requests circuit breaker answers (a transient error that shippers retry), 400
 /// or 415 for what cannot be read.
 fn body_refused(e: &super::error::ApiError) -> Response {
-    let status = e.status();
-    let kind = match status.as_u16() {
+    // Elasticsearch past its flood-stage disk watermark: 429 with a cluster block, which
+    // shippers retry.
+    let status = if e.status() == StatusCode::INSUFFICIENT_STORAGE {
+        StatusCode::TOO_MANY_REQUESTS
+    } else {
+        e.status()
+    };
+    let kind = match e.status().as_u16() {
         413 => "content_too_long_exception",
         429 => "circuit_breaking_exception",
+        507 => "cluster_block_exception",
         415 => "illegal_argument_exception",
         _ => "parse_exception",
     };
     let mut error = json!({"type": kind, "reason": e.message()});
-    if status.as_u16() == 429 {
+    if e.status().as_u16() == 429 {
         error["durability"] = json!("TRANSIENT");
     }
     let mut outer = error.clone();
     outer["root_cause"] = json!([error]);
     let mut response = es(status, json!({"error": outer, "status": status.as_u16()}));
     if status.as_u16() == 429 {
+        let secs = if e.status().as_u16() == 507 {
+            super::body::DISK_RETRY_AFTER_SECS
+        } else {
+            super::gate::RETRY_AFTER_SECS
+        };
         response.headers_mut().insert(
             axum::http::header::RETRY_AFTER,
-            axum::http::HeaderValue::from(super::gate::RETRY_AFTER_SECS),
+            axum::http::HeaderValue::from(secs),
         );
     }
     response

@@ -128,6 +128,17 @@ impl ApiError {
         )
     }
 
+    /// 507: the disk is below its free-space floor; retry after `retry_after_secs`.
+    pub fn insufficient_storage(message: impl Into<String>, retry_after_secs: u64) -> Self {
+        let mut e = Self::new(
+            StatusCode::INSUFFICIENT_STORAGE,
+            "insufficient_storage",
+            message,
+        );
+        e.retry_after = Some(retry_after_secs);
+        e
+    }
+
     pub fn rate_limited(message: impl Into<String>, retry_after_secs: u64) -> Self {
         let mut e = Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message);
         e.retry_after = Some(retry_after_secs);

@@ -12,6 +12,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use model::ByteSize;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, SemaphorePermit};
 
+use crate::disk::DiskGuard;
+
 /// Seconds a refused sender is asked to wait.
 pub(crate) const RETRY_AFTER_SECS: u64 = 1;
 
@@ -22,6 +24,8 @@ pub struct IngestGate {
     capacity_kib: u32,
     /// Requests refused for capacity.
     pub refused: AtomicU64,
+    /// Closed while free disk space is under the floor.
+    pub disk: Arc<DiskGuard>,
 }
 
 /// A share of the budget that grows as a body arrives; given back when dropped.
@@ -38,7 +42,7 @@ fn kib_of(bytes: usize) -> u32 {
 }
 
 impl IngestGate {
-    pub fn new(capacity: ByteSize) -> IngestGate {
+    pub fn new(capacity: ByteSize, disk: Arc<DiskGuard>) -> IngestGate {
         let kib = u32::try_from(capacity.as_usize() / 1024)
             .unwrap_or(u32::MAX)
             .clamp(1, Semaphore::MAX_PERMITS as u32);
@@ -46,6 +50,7 @@ impl IngestGate {
             permits: Arc::new(Semaphore::new(kib as usize)),
             capacity_kib: kib,
             refused: AtomicU64::new(0),
+            disk,
         }
     }
 
@@ -118,13 +123,19 @@ impl Reservation {
     }
 }
 
+/// A gate's disk guard with no floor (tests).
+#[cfg(test)]
+pub(crate) fn no_floor() -> Arc<DiskGuard> {
+    Arc::new(DiskGuard::new(std::env::temp_dir(), 0))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn the_budget_refuses_what_does_not_fit_and_frees_on_drop() {
-        let gate = IngestGate::new(ByteSize::kib(10));
+        let gate = IngestGate::new(ByteSize::kib(10), no_floor());
         let big = gate.try_enter(8 * 1024).expect("fits");
         assert!(gate.try_enter(4 * 1024).is_none(), "8 + 4 KiB > 10 KiB");
         let small = gate.try_enter(2 * 1024).expect("8 + 2 fits");
@@ -141,7 +152,7 @@ mod tests {
 
     #[test]
     fn a_reservation_grows_within_the_budget_and_gives_back_on_drop() {
-        let gate = IngestGate::new(ByteSize::kib(10));
+        let gate = IngestGate::new(ByteSize::kib(10), no_floor());
         let mut a = gate.reserve();
         assert!(a.cover(3 * 1024) && a.bytes() == 3 * 1024);
         assert!(a.cover(1000), "less than held is held already");

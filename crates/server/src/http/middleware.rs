@@ -75,7 +75,7 @@ pub(super) async fn track(State(state): State<AppState>, req: Request, next: Nex
     state.responses.record(status);
     match status.as_u16() {
         400 | 415 | 422 => stats.parse_errors.fetch_add(1, Ordering::Relaxed),
-        413 | 429 | 503 => stats.dropped.fetch_add(1, Ordering::Relaxed),
+        413 | 429 | 503 | 507 => stats.dropped.fetch_add(1, Ordering::Relaxed),
         _ => 0,
     };
     let ms = started.elapsed().as_secs_f64() * 1e3;

@@ -120,6 +120,25 @@ fn render_metrics(state: &AppState, disk: &[(&'static str, u64)]) -> String {
         "Ingest requests answered 429: the bytes in flight (http.max_inflight_ingest) left no room.",
         state.ingest_gate.refused.load(Ordering::Relaxed),
     );
+    let disk_guard = &state.ingest_gate.disk;
+    w.single(
+        "sightline_disk_free_bytes",
+        "gauge",
+        "Free bytes on the data directory's file system at the last check (when min_free_disk is set).",
+        disk_guard.free.load(Ordering::Relaxed),
+    );
+    w.single(
+        "sightline_disk_below_floor",
+        "gauge",
+        "1 while free disk space is under min_free_disk and ingest is paused.",
+        u8::from(disk_guard.is_low()),
+    );
+    w.single(
+        "sightline_disk_refusals_total",
+        "counter",
+        "Ingest requests, datagrams and TCP reads refused or paused for low disk.",
+        disk_guard.refused.load(Ordering::Relaxed),
+    );
     w.family(
         "sightline_store_disk_bytes",
         "gauge",

@@ -29,7 +29,13 @@ async fn logs(
     let limits = super::body::Limits::of(&state.config.http);
     let received = match super::body::receive(&state.ingest_gate, &headers, body, limits).await {
         Ok(received) => received,
-        // OTLP/HTTP: 429 is retryable, after Retry-After; 413 and 400 are not.
+        // OTLP/HTTP: 429 is retryable, after Retry-After; 413 and 400 are not. A full disk
+        // is a 429 too: 507 is not among the codes exporters retry.
+        Err(e) if e.status() == StatusCode::INSUFFICIENT_STORAGE => {
+            let mut r = e.plain_text();
+            *r.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+            return r;
+        }
         Err(e) => return e.plain_text(),
     };
     let body = &received.bytes;

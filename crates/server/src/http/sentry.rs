@@ -247,11 +247,17 @@ async fn receive(
     super::body::receive(&state.ingest_gate, headers, body, limits)
         .await
         .map_err(|e| {
-            Box::new(if e.status() == StatusCode::TOO_MANY_REQUESTS {
-                retry_later()
-            } else {
-                detail(e.status(), e.message().to_owned())
-            })
+            // Overload and a full disk alike: a 429 SDKs back off from (Relay's answer).
+            Box::new(
+                if matches!(
+                    e.status(),
+                    StatusCode::TOO_MANY_REQUESTS | StatusCode::INSUFFICIENT_STORAGE
+                ) {
+                    retry_later()
+                } else {
+                    detail(e.status(), e.message().to_owned())
+                },
+            )
         })
 }
 

@@ -64,6 +64,7 @@ pub struct CarbonContext {
     pub stats: Arc<ListenerStats>,
     pub max_line: usize,
     pub shutdown: CancellationToken,
+    pub disk: Arc<crate::disk::DiskGuard>,
 }
 
 /// Decodes one plaintext line into `batch`, counting it.
@@ -94,7 +95,7 @@ fn take_line(
 
 /// One plaintext TCP connection.
 pub async fn plaintext_connection(stream: TcpStream, peer: SocketAddr, ctx: CarbonContext) {
-    let mut reader = ConnReader::new(stream);
+    let mut reader = ConnReader::new(stream, Arc::clone(&ctx.disk));
     let mut log = QuietLog::new(ctx.stats.name, peer);
     while let Some(eof) = reader.fill(&ctx.stats, &ctx.shutdown).await {
         let now = ctx.clock.now().as_secs();
@@ -135,7 +136,7 @@ pub async fn plaintext_connection(stream: TcpStream, peer: SocketAddr, ctx: Carb
 
 /// One pickle TCP connection.
 pub async fn pickle_connection(stream: TcpStream, peer: SocketAddr, ctx: CarbonContext) {
-    let mut reader = ConnReader::new(stream);
+    let mut reader = ConnReader::new(stream, Arc::clone(&ctx.disk));
     let mut log = QuietLog::new(ctx.stats.name, peer);
     while let Some(eof) = reader.fill(&ctx.stats, &ctx.shutdown).await {
         let now = ctx.clock.now().as_secs();

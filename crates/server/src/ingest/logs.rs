@@ -70,6 +70,7 @@ pub struct LogsContext {
     pub max_record: usize,
     pub shutdown: CancellationToken,
     pub tz: TimeZone,
+    pub disk: Arc<crate::disk::DiskGuard>,
 }
 
 impl LogsContext {
@@ -166,7 +167,7 @@ where
     F: for<'a> Fn(&'a [u8], usize) -> Box<dyn Framing<'a> + Send + 'a>,
     D: Fn(&[u8], i64, i64, &mut QuietLog) -> Option<LogEvent>,
 {
-    let mut reader = ConnReader::new(stream);
+    let mut reader = ConnReader::new(stream, Arc::clone(&ctx.disk));
     let mut log = QuietLog::new(ctx.stats.name, peer);
     while let Some(eof) = reader.fill(&ctx.stats, &ctx.shutdown).await {
         let now = ctx.now_ns();

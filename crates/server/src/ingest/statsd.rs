@@ -509,9 +509,10 @@ pub async fn tcp_connection(
     statsd: Arc<Statsd>,
     stats: Arc<ListenerStats>,
     max_line: usize,
+    disk: Arc<crate::disk::DiskGuard>,
     shutdown: CancellationToken,
 ) {
-    let mut reader = ConnReader::new(stream);
+    let mut reader = ConnReader::new(stream, disk);
     let mut log = QuietLog::new(stats.name, peer);
     while let Some(eof) = reader.fill(&stats, &shutdown).await {
         let data = reader.data();

@@ -17,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::net::{Cidr, allowed};
+use crate::disk::DiskGuard;
 use crate::telemetry::ListenerStats;
 
 /// Accepts connections on `listener` and runs `handle` for each until `shutdown`.
@@ -80,23 +81,30 @@ pub async fn serve<H, F>(
 pub struct ConnReader {
     stream: TcpStream,
     buf: Vec<u8>,
+    /// Reads pause while free disk space is under the floor.
+    disk: Arc<DiskGuard>,
 }
 
 impl ConnReader {
-    pub fn new(stream: TcpStream) -> Self {
+    pub fn new(stream: TcpStream, disk: Arc<DiskGuard>) -> Self {
         ConnReader {
             stream,
             buf: Vec::with_capacity(64 * 1024),
+            disk,
         }
     }
 
     /// Reads more. `Some(false)` after new bytes, `Some(true)` at EOF (the tail is still in
-    /// [`ConnReader::data`]), `None` on shutdown or a read error.
+    /// [`ConnReader::data`]), `None` on shutdown or a read error. While free disk space is under
+    /// the floor it waits first: the sender blocks on its full socket buffer, nothing is lost.
     pub async fn fill(
         &mut self,
         stats: &ListenerStats,
         shutdown: &CancellationToken,
     ) -> Option<bool> {
+        if !self.disk.wait_for_space(shutdown).await {
+            return None;
+        }
         if self.buf.capacity() - self.buf.len() < 16 * 1024 {
             self.buf.reserve(64 * 1024);
         }

@@ -14,6 +14,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use super::net::{Cidr, allowed};
+use crate::disk::DiskGuard;
 use crate::telemetry::ListenerStats;
 
 /// Starts a thread that passes each datagram to `handle` until `shutdown`.
@@ -22,6 +23,7 @@ pub fn spawn<H>(
     stats: Arc<ListenerStats>,
     allow: Vec<Cidr>,
     receive_buffer: usize,
+    disk: Arc<DiskGuard>,
     shutdown: CancellationToken,
     mut handle: H,
 ) -> std::io::Result<JoinHandle<()>>
@@ -56,6 +58,12 @@ where
                 stats.bytes.fetch_add(n as u64, Ordering::Relaxed);
                 if !allowed(&allow, peer.ip()) {
                     stats.dropped.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                }
+                // UDP cannot push back: under the disk floor a datagram is dropped, counted.
+                if disk.is_low() {
+                    stats.dropped.fetch_add(1, Ordering::Relaxed);
+                    disk.refuse();
                     continue;
                 }
                 handle(&buf[..n], peer);
