@@ -134,6 +134,11 @@ fn captured_events_of_each_sdk() {
     assert_eq!(node_err.components[0], "TypeError");
     // Rust: a panic's stack without the SDK's own frames; an error without frames by value.
     let panic = group(&captured("rust-panic.1"));
+    assert_eq!(panic.rule, Rule::Stacktrace, "{panic:?}");
+    assert!(
+        panic.components.len() > 1,
+        "grouped by frames, not left empty: {panic:?}"
+    );
     assert!(
         panic.components.iter().all(|c| !c.contains("sentry")),
         "{panic:?}"

@@ -125,7 +125,9 @@ async fn sightline_holds_what_whisper_holds() {
     let whisper = run_python("whisper_oracle.py", &doc);
 
     let mut compared_values = 0;
-    for (fetch, expected) in fetches.iter().zip(whisper.as_array().unwrap()) {
+    let answers = whisper.as_array().unwrap();
+    assert_eq!(answers.len(), fetches.len(), "one whisper answer per fetch");
+    for (fetch, expected) in fetches.iter().zip(answers) {
         let (name, from, until) = (
             fetch[0].as_str().unwrap(),
             fetch[1].as_i64().unwrap(),
@@ -151,6 +153,7 @@ async fn sightline_holds_what_whisper_holds() {
                     .iter()
                     .map(Value::as_f64)
                     .collect();
+                assert_eq!(f.values.len(), want.len(), "{context}: slot count");
                 let diffs: Vec<String> = f
                     .values
                     .iter()

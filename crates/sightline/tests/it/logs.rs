@@ -102,8 +102,29 @@ fn logs_search_and_tail_talk_to_a_running_server() {
     assert_eq!(rows[1], ["EUR", "2", "50"], "{table}");
     assert_eq!(rows[2], ["USD", "1", "12.50"], "{table}");
 
-    let out = logs(&["search", "event:payment.* --json", "--json"]);
-    assert!(out.status.success());
+    // `--json`: one event object per line, as the API holds it.
+    let out = logs(&["search", "event:payment.*", "--since", "1h", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let events: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(events.len(), 3, "{events:?}");
+    let mut amounts: Vec<f64> = events
+        .iter()
+        .map(|e| {
+            assert_eq!(e["fields"]["event"], "payment.succeeded", "{e}");
+            e["fields"]["amount"].as_f64().unwrap()
+        })
+        .collect();
+    amounts.sort_by(f64::total_cmp);
+    assert_eq!(amounts, [12.5, 20.0, 30.0]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("3 of 3 matching events"));
     let out = logs(&["search", "amount:[1 TO", "--since", "1h"]);
     assert!(!out.status.success());
     let err = String::from_utf8(out.stderr).unwrap();
