@@ -19,23 +19,52 @@ pub fn repr_f64(x: f64) -> String {
             "0.0".into()
         };
     }
-    let sci = format!("{x:e}");
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
+    // The shortest digits that read back as `x`, and of two such the nearer, ties to even, as
+    // Python's repr chooses them (Rust's own formatting rounds ties up); then Python's layout.
+    let mut buffer = zmij::Buffer::new();
+    let (digits, exp) = shortest_digits(buffer.format_finite(x.abs()));
+    let sign = if x < 0.0 { "-" } else { "" };
     if (-4..16).contains(&exp) {
-        let fixed = format!("{x}");
-        if fixed.contains('.') {
-            fixed
+        if exp < 0 {
+            let zeros = "0".repeat(usize::try_from(-exp - 1).unwrap_or(0));
+            format!("{sign}0.{zeros}{digits}")
         } else {
-            format!("{fixed}.0")
+            let whole = usize::try_from(exp + 1).unwrap_or(0);
+            if digits.len() > whole {
+                format!("{sign}{}.{}", &digits[..whole], &digits[whole..])
+            } else {
+                format!("{sign}{digits}{}.0", "0".repeat(whole - digits.len()))
+            }
         }
     } else {
+        let rest = if digits.len() > 1 {
+            format!(".{}", &digits[1..])
+        } else {
+            String::new()
+        };
         format!(
-            "{mantissa}e{}{:02}",
+            "{sign}{}{rest}e{}{:02}",
+            &digits[..1],
             if exp < 0 { '-' } else { '+' },
             exp.abs()
         )
     }
+}
+
+/// The significant digits of a positive number written in plain or `e` notation, without
+/// leading or trailing zeros, and the power of ten of the first one.
+fn shortest_digits(text: &str) -> (String, i32) {
+    let (mantissa, exp) = match text.split_once(['e', 'E']) {
+        Some((m, e)) => (m, e.trim_start_matches('+').parse::<i32>().unwrap_or(0)),
+        None => (text, 0),
+    };
+    let (whole, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let all: String = format!("{whole}{frac}");
+    let leading = all.bytes().take_while(|&b| b == b'0').count();
+    let digits = all[leading..].trim_end_matches('0');
+    let first = i32::try_from(whole.len()).unwrap_or(0) - 1 - i32::try_from(leading).unwrap_or(0);
+    let digits = if digits.is_empty() { "0" } else { digits };
+    (digits.to_owned(), exp + first)
 }
 
 /// [`repr_f64`] appended to `out`, without allocating for the common magnitudes: the raw
@@ -135,6 +164,33 @@ pub fn format_2f(x: f64) -> String {
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
+
+    #[test]
+    fn repr_is_pythons() {
+        // Each as Python 3 prints it, ties included: ...206.25 is "...206.2", half to even.
+        let cases = [
+            (
+                f64::from_bits(4_832_866_720_407_064_537),
+                "1251979966473206.2",
+            ),
+            (0.1, "0.1"),
+            (100.0, "100.0"),
+            (1e16, "1e+16"),
+            (1.5e16, "1.5e+16"),
+            (123456789012345680.0, "1.2345678901234568e+17"),
+            (0.0001, "0.0001"),
+            (0.00001, "1e-05"),
+            (-0.000012345, "-1.2345e-05"),
+            (1e15, "1000000000000000.0"),
+            (-2.5, "-2.5"),
+            (5e-324, "5e-324"),
+            (1.7976931348623157e308, "1.7976931348623157e+308"),
+            (123.456, "123.456"),
+        ];
+        for (x, want) in cases {
+            assert_eq!(repr_f64(x), want, "{x:e}");
+        }
+    }
 
     proptest! {
         #[test]

@@ -444,15 +444,7 @@ async fn events_past_the_retention_are_dropped_with_their_files() {
     }
     assert!(!day.exists(), "its files are gone");
     assert_eq!(search_until(&server, "", 0).await["total"], 0);
-    let metrics = server
-        .client
-        .get(server.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = server.metrics().await;
     assert!(
         metrics.contains("sightline_events_days_dropped_total 1\n"),
         "{metrics}"

@@ -18,6 +18,23 @@ async fn project(server: &TestServer) -> Value {
         .unwrap()
 }
 
+/// Posts `body` as an envelope to project `id` with public key `key`.
+async fn post_envelope(
+    server: &TestServer,
+    id: i64,
+    key: &str,
+    body: impl Into<reqwest::Body>,
+) -> reqwest::Response {
+    server
+        .client
+        .post(server.url(&format!("/api/{id}/envelope/")))
+        .header("X-Sentry-Auth", format!("Sentry sentry_key={key}"))
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn the_python_sdk_sends_events_logs_and_attachments() {
     let server = start_server().await;
@@ -656,14 +673,7 @@ async fn overload_is_a_429_with_rate_limit_headers_and_nothing_written() {
     let id = p["id"].as_i64().unwrap();
     let key = p["keys"][0]["public_key"].as_str().unwrap().to_owned();
     let held = server.handle().ingest_gate().try_enter(usize::MAX).unwrap();
-    let r = server
-        .client
-        .post(server.url(&format!("/api/{id}/envelope/")))
-        .header("X-Sentry-Auth", format!("Sentry sentry_key={key}"))
-        .body(ENVELOPE)
-        .send()
-        .await
-        .unwrap();
+    let r = post_envelope(&server, id, &key, ENVELOPE).await;
     assert_eq!(r.status(), 429);
     assert_eq!(r.headers()["retry-after"], "60");
     assert_eq!(r.headers()["x-sentry-rate-limits"], "60::project");
@@ -909,16 +919,11 @@ async fn a_project_rate_limit_answers_as_relay_does() {
         .collect();
     messages.sort();
     assert_eq!(messages, ["quota 1", "quota 2", "quota 5"]);
-    let metrics = server
-        .client
-        .get(server.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(metrics.contains("sightline_sentry_events_rate_limited_total 3\n"));
+    let metrics = server.metrics().await;
+    assert_eq!(
+        counter(&metrics, "sightline_sentry_events_rate_limited_total"),
+        3
+    );
 }
 
 /// The real Python SDK under a project quota of 2 a minute: the third message is answered 429,
@@ -973,14 +978,7 @@ async fn old_samples_go_and_their_issue_stays() {
     let p = project(&server).await;
     let id = p["id"].as_i64().unwrap();
     let key = p["keys"][0]["public_key"].as_str().unwrap().to_owned();
-    let r = server
-        .client
-        .post(server.url(&format!("/api/{id}/envelope/")))
-        .header("X-Sentry-Auth", format!("Sentry sentry_key={key}"))
-        .body(ENVELOPE)
-        .send()
-        .await
-        .unwrap();
+    let r = post_envelope(&server, id, &key, ENVELOPE).await;
     assert_eq!(r.status(), 200);
     assert_eq!(server.handle().issues().events(id, 10).unwrap().len(), 1);
     clock.advance(std::time::Duration::from_secs(2 * 86_400));

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::{Serve, sightline};
+use crate::{Serve, cli};
 
 /// Unmounts the tmpfs when the test ends.
 struct Mount(PathBuf);
@@ -32,16 +32,6 @@ fn small_filesystem(at: &Path) -> Option<Mount> {
         .ok()?
         .success();
     mounted.then(|| Mount(at.to_owned()))
-}
-
-fn cli(dir: &Path, args: &[&str]) -> String {
-    let out = sightline(dir).args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
 /// Status line and body of one request over its own connection.

@@ -3,10 +3,9 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::Path;
 use std::sync::Arc;
 
-use crate::{Serve, sightline};
+use crate::{Serve, cli};
 
 /// Concurrent bombs on each route.
 const PER_ROUTE: usize = 200;
@@ -14,16 +13,6 @@ const PER_ROUTE: usize = 200;
 const INFLATED: usize = 600 << 20;
 /// The bound the server must stay under while they land.
 const MAX_RSS_BYTES: u64 = 300 << 20;
-
-fn cli(dir: &Path, args: &[&str]) -> String {
-    let out = sightline(dir).args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
-}
 
 /// 600 MiB of zeros, gzipped: about 600 KB on the wire.
 fn bomb() -> Vec<u8> {

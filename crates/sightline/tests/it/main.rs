@@ -13,4 +13,4 @@ mod readme;
 mod serve;
 mod ui;
 
-pub use process::{Serve, sightline};
+pub use process::{Serve, cli, sightline};

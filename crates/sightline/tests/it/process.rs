@@ -19,6 +19,17 @@ pub fn sightline(dir: &Path) -> Command {
     cmd
 }
 
+/// Runs a `sightline` command in `dir` that must succeed; its stdout, trimmed.
+pub fn cli(dir: &Path, args: &[&str]) -> String {
+    let out = sightline(dir).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
 /// A running `sightline serve` whose stderr is collected as it arrives.
 #[derive(Debug)]
 pub struct Serve {
