@@ -111,6 +111,17 @@ impl TsdbSource {
 
 impl Source for TsdbSource {
     fn fetch(&self, pattern: &str, from: i64, until: i64) -> Result<Vec<Fetched>, String> {
+        // A tagged series named outright (`disk.used;dc=east;server=web1`): that one series,
+        // as graphite-web finds it, by its exact name (tags in another order find nothing there
+        // either).
+        if pattern.contains(';') {
+            let found = self.tsdb.index().get(pattern);
+            let ids = found
+                .map(|id| (id, pattern.to_owned()))
+                .into_iter()
+                .collect();
+            return self.read(ids, from, until);
+        }
         let compiled =
             PathPattern::parse(pattern).map_err(|e| format!("invalid path `{pattern}`: {e}"))?;
         let ids: Vec<(SeriesId, String)> = self

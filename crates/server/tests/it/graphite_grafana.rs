@@ -379,3 +379,49 @@ async fn raw_is_consolidated_only_when_asked() {
         "servers.db1.cpu,1699999440,1700000010,60|6.75,5.75,9.75,3.75,11.25,None,2.25,9.75,3.75,11.25"
     );
 }
+
+/// A tagged series named outright as a target, as graphite-web 1.1.8 answers it (recorded with
+/// `tests/peers/graphite_web_oracle.py`): that series, with its tags; under `sumSeries` named
+/// by the expression with `aggregatedBy`; tags in another order, or a name not stored, nothing.
+#[tokio::test]
+async fn a_raw_tagged_name_is_a_target() {
+    let server = golden_server().await;
+    let render = |target: &str| {
+        let url = format!(
+            "/render?{}",
+            serde_urlencoded::to_string([
+                ("target", target),
+                ("from", "-10min"),
+                ("format", "json"),
+                ("now", &NOW.to_string()),
+            ])
+            .unwrap()
+        );
+        let server = &server;
+        async move { server.get_json(&url).await }
+    };
+    let named = render("disk.used;dc=east;server=web1").await;
+    assert_eq!(
+        named[0]["target"], "disk.used;dc=east;server=web1",
+        "{named}"
+    );
+    assert_eq!(
+        named[0]["tags"],
+        serde_json::json!({"dc": "east", "server": "web1", "name": "disk.used"})
+    );
+    let by_tag = render("seriesByTag('name=disk.used','server=web1')").await;
+    assert_eq!(named[0]["datapoints"], by_tag[0]["datapoints"]);
+    assert!(named[0]["datapoints"][0][0].is_number(), "{named}");
+    let summed = render("sumSeries(disk.used;dc=east;server=web1)").await;
+    assert_eq!(
+        summed[0]["target"],
+        "sumSeries(disk.used;dc=east;server=web1)"
+    );
+    assert_eq!(summed[0]["tags"]["aggregatedBy"], "sum");
+    assert_eq!(summed[0]["datapoints"], named[0]["datapoints"]);
+    assert_eq!(
+        render("disk.used;server=web1;dc=east").await,
+        serde_json::json!([])
+    );
+    assert_eq!(render("disk.used;dc=north").await, serde_json::json!([]));
+}
