@@ -425,3 +425,53 @@ async fn a_raw_tagged_name_is_a_target() {
     );
     assert_eq!(render("disk.used;dc=north").await, serde_json::json!([]));
 }
+
+/// An aggregation over transformed series is named by their path expressions, as graphite-web
+/// 1.1.8 names it (each answer recorded with `tests/peers/graphite_web_oracle.py` over the
+/// golden series): the transformed names, in order, where a plain glob keeps the glob.
+#[tokio::test]
+async fn aggregations_name_transformed_series_as_graphite_web_does() {
+    let server = golden_server().await;
+    let recorded = [
+        (
+            "sumSeries(scale(servers.*.cpu, 2))",
+            "sumSeries(scale(servers.db1.cpu,2),scale(servers.web1.cpu,2),scale(servers.web2.cpu,2))",
+        ),
+        (
+            "averageSeries(offset(servers.*.cpu, 1))",
+            "averageSeries(offset(servers.db1.cpu,1),offset(servers.web1.cpu,1),offset(servers.web2.cpu,1))",
+        ),
+        (
+            "maxSeries(absolute(servers.*.cpu))",
+            "maxSeries(absolute(servers.db1.cpu),absolute(servers.web1.cpu),absolute(servers.web2.cpu))",
+        ),
+        (
+            "sumSeries(group(servers.web1.cpu, servers.web2.cpu))",
+            "sumSeries(servers.web1.cpu,servers.web2.cpu)",
+        ),
+        (
+            "sumSeries(scale(servers.web1.cpu, 2), scale(servers.web2.cpu, 3))",
+            "sumSeries(scale(servers.web1.cpu,2),scale(servers.web2.cpu,3))",
+        ),
+        (
+            "sumSeries(alias(servers.web1.cpu, 'x'), servers.web2.cpu)",
+            "sumSeries(servers.web1.cpu,servers.web2.cpu)",
+        ),
+        ("minSeries(servers.*.cpu)", "minSeries(servers.*.cpu)"),
+    ];
+    for (target, name) in recorded {
+        let url = format!(
+            "/render?{}",
+            serde_urlencoded::to_string([
+                ("target", target),
+                ("from", "-10min"),
+                ("format", "json"),
+                ("now", &NOW.to_string()),
+            ])
+            .unwrap()
+        );
+        let series = server.get_json(&url).await;
+        assert_eq!(series[0]["target"], name, "{target}");
+        assert_eq!(series.as_array().map(Vec::len), Some(1), "{target}");
+    }
+}
