@@ -380,27 +380,28 @@ async fn raw_is_consolidated_only_when_asked() {
     );
 }
 
+/// The last ten minutes of `target` at the golden `now`, as JSON.
+async fn render(server: &server::testkit::TestServer, target: &str) -> Value {
+    let url = format!(
+        "/render?{}",
+        serde_urlencoded::to_string([
+            ("target", target),
+            ("from", "-10min"),
+            ("format", "json"),
+            ("now", &NOW.to_string()),
+        ])
+        .unwrap()
+    );
+    server.get_json(&url).await
+}
+
 /// A tagged series named outright as a target, as graphite-web 1.1.8 answers it (recorded with
 /// `tests/peers/graphite_web_oracle.py`): that series, with its tags; under `sumSeries` named
 /// by the expression with `aggregatedBy`; tags in another order, or a name not stored, nothing.
 #[tokio::test]
 async fn a_raw_tagged_name_is_a_target() {
     let server = golden_server().await;
-    let render = |target: &str| {
-        let url = format!(
-            "/render?{}",
-            serde_urlencoded::to_string([
-                ("target", target),
-                ("from", "-10min"),
-                ("format", "json"),
-                ("now", &NOW.to_string()),
-            ])
-            .unwrap()
-        );
-        let server = &server;
-        async move { server.get_json(&url).await }
-    };
-    let named = render("disk.used;dc=east;server=web1").await;
+    let named = render(&server, "disk.used;dc=east;server=web1").await;
     assert_eq!(
         named[0]["target"], "disk.used;dc=east;server=web1",
         "{named}"
@@ -409,10 +410,10 @@ async fn a_raw_tagged_name_is_a_target() {
         named[0]["tags"],
         serde_json::json!({"dc": "east", "server": "web1", "name": "disk.used"})
     );
-    let by_tag = render("seriesByTag('name=disk.used','server=web1')").await;
+    let by_tag = render(&server, "seriesByTag('name=disk.used','server=web1')").await;
     assert_eq!(named[0]["datapoints"], by_tag[0]["datapoints"]);
     assert!(named[0]["datapoints"][0][0].is_number(), "{named}");
-    let summed = render("sumSeries(disk.used;dc=east;server=web1)").await;
+    let summed = render(&server, "sumSeries(disk.used;dc=east;server=web1)").await;
     assert_eq!(
         summed[0]["target"],
         "sumSeries(disk.used;dc=east;server=web1)"
@@ -420,10 +421,13 @@ async fn a_raw_tagged_name_is_a_target() {
     assert_eq!(summed[0]["tags"]["aggregatedBy"], "sum");
     assert_eq!(summed[0]["datapoints"], named[0]["datapoints"]);
     assert_eq!(
-        render("disk.used;server=web1;dc=east").await,
+        render(&server, "disk.used;server=web1;dc=east").await,
         serde_json::json!([])
     );
-    assert_eq!(render("disk.used;dc=north").await, serde_json::json!([]));
+    assert_eq!(
+        render(&server, "disk.used;dc=north").await,
+        serde_json::json!([])
+    );
 }
 
 /// An aggregation over transformed series is named by their path expressions, as graphite-web
@@ -460,17 +464,7 @@ async fn aggregations_name_transformed_series_as_graphite_web_does() {
         ("minSeries(servers.*.cpu)", "minSeries(servers.*.cpu)"),
     ];
     for (target, name) in recorded {
-        let url = format!(
-            "/render?{}",
-            serde_urlencoded::to_string([
-                ("target", target),
-                ("from", "-10min"),
-                ("format", "json"),
-                ("now", &NOW.to_string()),
-            ])
-            .unwrap()
-        );
-        let series = server.get_json(&url).await;
+        let series = render(&server, target).await;
         assert_eq!(series[0]["target"], name, "{target}");
         assert_eq!(series.as_array().map(Vec::len), Some(1), "{target}");
     }
