@@ -1,9 +1,4 @@
 #![no_main]
-//! Carbon plaintext: framing then decoding, on arbitrary bytes.
+//! `wire::fuzz::carbon` under libFuzzer (the same body runs as a property test in CI).
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    let lines = wire::framing::Lines::new(data, 32 * 1024);
-    for line in lines.flatten() {
-        let _ = wire::carbon::decode_line(line);
-    }
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| wire::fuzz::carbon(data));

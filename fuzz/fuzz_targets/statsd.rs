@@ -1,8 +1,4 @@
 #![no_main]
-//! statsd: a datagram split into lines, each decoded.
+//! `wire::fuzz::statsd` under libFuzzer (the same body runs as a property test in CI).
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    for line in data.split(|b| *b == b'\n') {
-        wire::statsd::decode_line(line, &mut |_| {});
-    }
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| wire::fuzz::statsd(data));

@@ -19,6 +19,7 @@
 pub mod carbon;
 mod error;
 pub mod framing;
+pub mod fuzz;
 pub mod graphite_name;
 pub mod jsonlog;
 pub mod otlp;

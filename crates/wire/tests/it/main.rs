@@ -98,6 +98,19 @@ proptest! {
         let _ = wire::sentry::parse_auth_query(&text);
     }
 
+    /// The fuzz targets' bodies (`wire::fuzz`), as CI runs them without libFuzzer.
+    #[test]
+    fn every_fuzz_target_takes_any_bytes(bytes in prop::collection::vec(any::<u8>(), 0..1024)) {
+        wire::fuzz::carbon(&bytes);
+        wire::fuzz::pickle(&bytes);
+        wire::fuzz::statsd(&bytes);
+        wire::fuzz::syslog(&bytes);
+        wire::fuzz::jsonlog(&bytes);
+        wire::fuzz::otlp(&bytes);
+        wire::fuzz::sentry(&bytes);
+        wire::fuzz::graphite_name(&bytes);
+    }
+
     #[test]
     fn envelope_shaped_input_never_panics(
         items in prop::collection::vec((
