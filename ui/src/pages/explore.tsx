@@ -209,7 +209,8 @@ function EventRow({ hit, tz, onFilter }: { hit: EventHit; tz: string; onFilter: 
     ["level", hit.level],
     ["service", hit.service],
     ["host", hit.host],
-    ...flatten(hit.fields),
+    // A core field that also came as a key of the event is listed once, above.
+    ...flatten(hit.fields).filter(([k]) => !CORE_FIELDS.includes(k)),
   ];
   const matched = new Set(hit.highlight?.fields ?? []);
   const ms = hit.timestamp_ns / 1e6;
