@@ -379,16 +379,26 @@ async fn credentials_encodings_and_bad_input() {
 
 /// Sets a project's refused categories over the API; returns the status.
 async fn refuse(server: &TestServer, project_id: i64, categories: Value) -> u16 {
+    patch_project(
+        server,
+        project_id,
+        json!({ "refused_categories": categories }),
+    )
+    .await
+    .status()
+    .as_u16()
+}
+
+/// `PATCH /api/v1/projects/{id}` with `change`, as an admin.
+async fn patch_project(server: &TestServer, project_id: i64, change: Value) -> reqwest::Response {
     server
         .client
         .patch(server.url(&format!("/api/v1/projects/{project_id}")))
         .bearer_auth(&server.admin_token)
-        .json(&json!({ "refused_categories": categories }))
+        .json(&change)
         .send()
         .await
         .unwrap()
-        .status()
-        .as_u16()
 }
 
 /// The sightline_sentry_* counter `name`.
@@ -839,14 +849,8 @@ async fn a_project_rate_limit_answers_as_relay_does() {
     let p = project(&server).await;
     let id = p["id"].as_i64().unwrap();
     let key = p["keys"][0]["public_key"].as_str().unwrap().to_owned();
-    let set: Value = server
-        .client
-        .patch(server.url(&format!("/api/v1/projects/{id}")))
-        .bearer_auth(&server.admin_token)
-        .json(&json!({"events_per_minute": 2}))
-        .send()
+    let set: Value = patch_project(&server, id, json!({"events_per_minute": 2}))
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -938,14 +942,7 @@ async fn the_python_sdk_backs_off_a_project_quota() {
     let p = project(&server).await;
     let id = p["id"].as_i64().unwrap();
     let key = p["keys"][0]["public_key"].as_str().unwrap().to_owned();
-    let set = server
-        .client
-        .patch(server.url(&format!("/api/v1/projects/{id}")))
-        .bearer_auth(&server.admin_token)
-        .json(&json!({"events_per_minute": 2}))
-        .send()
-        .await
-        .unwrap();
+    let set = patch_project(&server, id, json!({"events_per_minute": 2})).await;
     assert_eq!(set.status(), 200);
     let dsn = format!("http://{key}@{}/{id}", server.http);
     let out = tokio::task::spawn_blocking(move || {

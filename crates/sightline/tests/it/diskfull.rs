@@ -4,13 +4,13 @@
 //! space returns everything resumes with what was stored intact. Without a mount, the floor is
 //! set above the disk's free space instead, and only the refusals are checked.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::{Serve, cli};
+use crate::{RawAnswer, Serve, cli, raw_request};
 
 /// Unmounts the tmpfs when the test ends.
 struct Mount(PathBuf);
@@ -34,7 +34,7 @@ fn small_filesystem(at: &Path) -> Option<Mount> {
     mounted.then(|| Mount(at.to_owned()))
 }
 
-/// Status line and body of one request over its own connection.
+/// Status, lowercased headers and body of one request; the connection must not break.
 fn request(
     serve: &Serve,
     method: &str,
@@ -42,22 +42,9 @@ fn request(
     headers: &[(&str, String)],
     body: &[u8],
 ) -> (u16, String, String) {
-    let mut stream = TcpStream::connect(serve.http).unwrap();
-    let mut head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\nConnection: close\r\n",
-        body.len()
-    );
-    for (k, v) in headers {
-        head.push_str(&format!("{k}: {v}\r\n"));
-    }
-    head.push_str("\r\n");
-    stream.write_all(head.as_bytes()).unwrap();
-    stream.write_all(body).unwrap();
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).unwrap();
-    let status = answer.split_whitespace().nth(1).unwrap().parse().unwrap();
-    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
-    (status, head.to_ascii_lowercase(), body.to_owned())
+    let RawAnswer { status, head, body } =
+        raw_request(serve.http, method, path, headers, body).expect("an answer");
+    (status, head, body)
 }
 
 fn metric(serve: &Serve, name: &str) -> Option<f64> {

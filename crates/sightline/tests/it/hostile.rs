@@ -5,7 +5,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::Arc;
 
-use crate::{Serve, cli};
+use crate::{Serve, cli, raw_request};
 
 /// Concurrent bombs on each route.
 const PER_ROUTE: usize = 200;
@@ -25,28 +25,8 @@ fn bomb() -> Vec<u8> {
 }
 
 /// One POST over its own connection; the answer's status code, or 0 if the connection broke.
-fn post(addr: std::net::SocketAddr, path: &str, headers: &[(String, String)], body: &[u8]) -> u16 {
-    let Ok(mut stream) = TcpStream::connect(addr) else {
-        return 0;
-    };
-    let mut head = format!(
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\nConnection: close\r\n",
-        body.len()
-    );
-    for (name, value) in headers {
-        head.push_str(&format!("{name}: {value}\r\n"));
-    }
-    head.push_str("\r\n");
-    if stream.write_all(head.as_bytes()).is_err() || stream.write_all(body).is_err() {
-        return 0;
-    }
-    let mut answer = Vec::new();
-    let _ = stream.read_to_end(&mut answer);
-    let text = String::from_utf8_lossy(&answer);
-    text.split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0)
+fn post(addr: std::net::SocketAddr, path: &str, headers: &[(&str, String)], body: &[u8]) -> u16 {
+    raw_request(addr, "POST", path, headers, body).map_or(0, |a| a.status)
 }
 
 /// The peak resident memory of process `pid`, in bytes.
@@ -73,10 +53,10 @@ fn gzip_bombs_on_every_ingest_route_are_refused_within_the_memory_bound() {
         .unwrap()
         .to_owned();
     let project = dsn.rsplit('/').next().unwrap().to_owned();
-    let gzip = ("Content-Encoding".to_owned(), "gzip".to_owned());
-    let bearer = ("Authorization".to_owned(), format!("Bearer {token}"));
-    let json = ("Content-Type".to_owned(), "application/json".to_owned());
-    let routes: Vec<(String, Vec<(String, String)>)> = vec![
+    let gzip = ("Content-Encoding", "gzip".to_owned());
+    let bearer = ("Authorization", format!("Bearer {token}"));
+    let json = ("Content-Type", "application/json".to_owned());
+    let routes: Vec<(String, Vec<(&'static str, String)>)> = vec![
         ("/api/v1/ingest".into(), vec![bearer.clone(), gzip.clone()]),
         ("/_bulk".into(), vec![bearer.clone(), gzip.clone()]),
         (
@@ -86,7 +66,7 @@ fn gzip_bombs_on_every_ingest_route_are_refused_within_the_memory_bound() {
         (
             format!("/api/{project}/envelope/"),
             vec![
-                ("X-Sentry-Auth".into(), format!("Sentry sentry_key={key}")),
+                ("X-Sentry-Auth", format!("Sentry sentry_key={key}")),
                 gzip.clone(),
             ],
         ),
@@ -136,7 +116,7 @@ fn gzip_bombs_on_every_ingest_route_are_refused_within_the_memory_bound() {
 
     // The listener still serves every route with good data.
     let line = b"{\"event\":\"after.the.bombs\"}\n";
-    let plain: Vec<(String, String)> = vec![bearer.clone()];
+    let plain = vec![bearer.clone()];
     assert_eq!(post(addr, "/api/v1/ingest", &plain, line), 200);
     let bulk = b"{\"index\":{}}\n{\"event\":\"after.the.bombs\"}\n";
     assert_eq!(post(addr, "/_bulk", &plain, bulk), 200);
@@ -147,7 +127,7 @@ fn gzip_bombs_on_every_ingest_route_are_refused_within_the_memory_bound() {
         200
     );
     let envelope = b"{}\n{\"type\":\"client_report\"}\n{\"discarded_events\":[]}\n";
-    let sentry = vec![("X-Sentry-Auth".into(), format!("Sentry sentry_key={key}"))];
+    let sentry = vec![("X-Sentry-Auth", format!("Sentry sentry_key={key}"))];
     assert_eq!(
         post(
             addr,

@@ -30,6 +30,48 @@ pub fn cli(dir: &Path, args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
+/// An answer read off the wire by [`raw_request`].
+#[derive(Debug)]
+pub struct RawAnswer {
+    pub status: u16,
+    /// The header lines, lowercased.
+    pub head: String,
+    pub body: String,
+}
+
+/// One HTTP/1.1 request over its own connection, written byte for byte as a hostile or plain
+/// client would send it; `None` if the connection broke before an answer came.
+pub fn raw_request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, String)],
+    body: &[u8],
+) -> Option<RawAnswer> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).ok()?;
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\nConnection: close\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).ok()?;
+    stream.write_all(body).ok()?;
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    let answer = String::from_utf8_lossy(&answer);
+    let status = answer.split_whitespace().nth(1)?.parse().ok()?;
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    Some(RawAnswer {
+        status,
+        head: head.to_ascii_lowercase(),
+        body: body.to_owned(),
+    })
+}
+
 /// A running `sightline serve` whose stderr is collected as it arrives.
 #[derive(Debug)]
 pub struct Serve {
