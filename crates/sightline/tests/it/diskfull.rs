@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::{RawAnswer, Serve, cli, raw_request};
+use crate::{RawAnswer, Serve, cli, create_project, raw_request};
 
 /// Unmounts the tmpfs when the test ends.
 struct Mount(PathBuf);
@@ -79,14 +79,7 @@ fn below_the_disk_floor_ingest_waits_and_resumes_with_nothing_lost() {
         &["token", "create", "shipper", "--kind", "ingest"],
     );
     let api = cli(dir.path(), &["token", "create", "reader"]);
-    let dsn = cli(dir.path(), &["project", "create", "shop"]);
-    let key = dsn
-        .split("//")
-        .nth(1)
-        .and_then(|r| r.split('@').next())
-        .unwrap()
-        .to_owned();
-    let project = dsn.rsplit('/').next().unwrap().to_owned();
+    let (key, project) = create_project(dir.path(), "shop");
     let bearer = ("Authorization", format!("Bearer {ingest}"));
     let reader = ("Authorization", format!("Bearer {api}"));
     let count = |q: &str| -> u64 {

@@ -5,7 +5,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::Arc;
 
-use crate::{Serve, cli, raw_request};
+use crate::{Serve, cli, create_project, raw_request};
 
 /// Concurrent bombs on each route.
 const PER_ROUTE: usize = 200;
@@ -45,14 +45,7 @@ fn gzip_bombs_on_every_ingest_route_are_refused_within_the_memory_bound() {
         dir.path(),
         &["token", "create", "bombs", "--kind", "ingest"],
     );
-    let dsn = cli(dir.path(), &["project", "create", "shop"]);
-    let key = dsn
-        .split("//")
-        .nth(1)
-        .and_then(|r| r.split('@').next())
-        .unwrap()
-        .to_owned();
-    let project = dsn.rsplit('/').next().unwrap().to_owned();
+    let (key, project) = create_project(dir.path(), "shop");
     let gzip = ("Content-Encoding", "gzip".to_owned());
     let bearer = ("Authorization", format!("Bearer {token}"));
     let json = ("Content-Type", "application/json".to_owned());

@@ -13,4 +13,4 @@ mod readme;
 mod serve;
 mod ui;
 
-pub use process::{RawAnswer, Serve, cli, raw_request, sightline};
+pub use process::{RawAnswer, Serve, cli, create_project, raw_request, sightline};

@@ -30,6 +30,20 @@ pub fn cli(dir: &Path, args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
+/// `sightline project create NAME` beside a running server: the DSN's public key and project
+/// id.
+pub fn create_project(dir: &Path, name: &str) -> (String, String) {
+    let dsn = cli(dir, &["project", "create", name]);
+    let key = dsn
+        .split("//")
+        .nth(1)
+        .and_then(|r| r.split('@').next())
+        .unwrap()
+        .to_owned();
+    let project = dsn.rsplit('/').next().unwrap().to_owned();
+    (key, project)
+}
+
 /// An answer read off the wire by [`raw_request`].
 #[derive(Debug)]
 pub struct RawAnswer {
