@@ -54,6 +54,24 @@ pub fn otlp(data: &[u8]) {
     let _ = crate::otlp::decode_json(data, 0);
 }
 
+/// OTLP/HTTP metrics, as protobuf and as JSON, then whatever decodes through a translator
+/// whose output must be canonical Graphite names and finite values.
+pub fn otlp_metrics(data: &[u8]) {
+    use crate::otlp_metrics::{Translator, decode_json, decode_protobuf};
+    let mut translator = Translator::new(1).with_max_series(8);
+    for request in [decode_protobuf(data), decode_json(data)]
+        .into_iter()
+        .flatten()
+    {
+        translator.translate(&request, &mut |name, _, value| {
+            assert!(value.is_finite(), "{name} {value}");
+            let canonical = crate::graphite_name::canonical(name);
+            assert_eq!(canonical.as_deref(), Ok(name));
+        });
+        let _ = crate::otlp_metrics::encode_response(request.rejected, "x");
+    }
+}
+
 /// Sentry: an envelope and each item's payload through the item codecs, and the credentials
 /// SDKs send.
 pub fn sentry(data: &[u8]) {

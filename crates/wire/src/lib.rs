@@ -10,6 +10,8 @@
 //! - [`statsd`]: statsd lines, with etsy's rules and DogStatsD's extensions.
 //! - [`jsonlog`]: JSON log events (NDJSON, arrays) and syslog messages as `model::LogEvent`s.
 //! - [`otlp`]: OTLP/HTTP log export requests, protobuf and JSON, as `LogEvent`s.
+//! - [`otlp_metrics`]: OTLP/HTTP metric export requests, protobuf and JSON, as typed metrics,
+//!   and their translation into Graphite points.
 //! - [`sentry`]: Sentry DSNs, credentials, envelopes and rate-limit headers.
 //! - [`syslog`]: RFC 5424 and 3164 messages as real senders emit them, and RFC 6587 framing.
 //!
@@ -23,7 +25,10 @@ pub mod fuzz;
 pub mod graphite_name;
 pub mod jsonlog;
 pub mod otlp;
+mod otlp_common;
+pub mod otlp_metrics;
 pub mod pickle;
+mod protobuf;
 pub mod sentry;
 pub mod statsd;
 pub mod syslog;

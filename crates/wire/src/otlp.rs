@@ -4,151 +4,19 @@
 //! body as the message (non-string bodies as JSON text), its severity text or number as the
 //! level, `service.name` and `host.name` from the resource. Resource attributes, then the
 //! record's own attributes (which win), become fields; so do `trace_id`, `span_id` (hex),
-//! `severity_number`, `event_name` and `otel.scope.name`. The protobuf reader is a small
-//! hand-written one over the wire format; unknown fields are skipped.
+//! `severity_number`, `event_name` and `otel.scope.name`. The protobuf reader (`protobuf`) and
+//! the attribute readers (`otlp_common`) are shared with the metrics decoder; unknown fields
+//! are skipped.
 
 use model::LogEvent;
 use model::event::normalize_level;
 use serde_json::{Map, Value};
 
 use crate::ParseError;
-
-/// A protobuf reader over one message's bytes.
-struct Reader<'a> {
-    buf: &'a [u8],
-    pos: usize,
-}
-
-/// One field's value on the wire.
-enum Field<'a> {
-    Varint(u64),
-    Fixed64(u64),
-    Fixed32,
-    Bytes(&'a [u8]),
-}
-
-fn bad(what: &str) -> ParseError {
-    ParseError::Json(format!("bad OTLP protobuf: {what}"))
-}
-
-impl<'a> Reader<'a> {
-    fn new(buf: &'a [u8]) -> Self {
-        Reader { buf, pos: 0 }
-    }
-
-    fn varint(&mut self) -> Result<u64, ParseError> {
-        let mut value = 0u64;
-        for shift in (0..64).step_by(7) {
-            let byte = *self
-                .buf
-                .get(self.pos)
-                .ok_or_else(|| bad("truncated varint"))?;
-            self.pos += 1;
-            value |= u64::from(byte & 0x7f) << shift;
-            if byte & 0x80 == 0 {
-                return Ok(value);
-            }
-        }
-        Err(bad("varint too long"))
-    }
-
-    fn take(&mut self, n: usize) -> Result<&'a [u8], ParseError> {
-        let end = self
-            .pos
-            .checked_add(n)
-            .filter(|e| *e <= self.buf.len())
-            .ok_or_else(|| bad("truncated field"))?;
-        let out = &self.buf[self.pos..end];
-        self.pos = end;
-        Ok(out)
-    }
-
-    /// The next `(field number, value)`, or `None` at the end.
-    fn next(&mut self) -> Result<Option<(u64, Field<'a>)>, ParseError> {
-        if self.pos >= self.buf.len() {
-            return Ok(None);
-        }
-        let key = self.varint()?;
-        let field = match key & 7 {
-            0 => Field::Varint(self.varint()?),
-            1 => Field::Fixed64(u64::from_le_bytes(
-                self.take(8)?.try_into().map_err(|_| bad("fixed64"))?,
-            )),
-            2 => {
-                let len = usize::try_from(self.varint()?).map_err(|_| bad("length"))?;
-                Field::Bytes(self.take(len)?)
-            }
-            5 => {
-                self.take(4)?;
-                Field::Fixed32
-            }
-            other => return Err(bad(&format!("wire type {other}"))),
-        };
-        Ok(Some((key >> 3, field)))
-    }
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// `AnyValue` as JSON.
-fn any_value(buf: &[u8]) -> Result<Value, ParseError> {
-    let mut r = Reader::new(buf);
-    let mut out = Value::Null;
-    while let Some((n, f)) = r.next()? {
-        out = match (n, f) {
-            (1, Field::Bytes(b)) => Value::from(text(b)),
-            (2, Field::Varint(v)) => Value::from(v != 0),
-            (3, Field::Varint(v)) => Value::from(v as i64),
-            (4, Field::Fixed64(v)) => {
-                serde_json::Number::from_f64(f64::from_bits(v)).map_or(Value::Null, Value::Number)
-            }
-            (5, Field::Bytes(b)) => {
-                let mut values = Vec::new();
-                let mut arr = Reader::new(b);
-                while let Some((n, f)) = arr.next()? {
-                    if let (1, Field::Bytes(v)) = (n, f) {
-                        values.push(any_value(v)?);
-                    }
-                }
-                Value::Array(values)
-            }
-            (6, Field::Bytes(b)) => {
-                let mut map = Map::new();
-                key_values(b, 1, &mut map)?;
-                Value::Object(map)
-            }
-            (7, Field::Bytes(b)) => Value::from(hex(b)),
-            _ => out,
-        };
-    }
-    Ok(out)
-}
-
-/// The `KeyValue`s at field `field` of `buf`, into `out`.
-fn key_values(buf: &[u8], field: u64, out: &mut Map<String, Value>) -> Result<(), ParseError> {
-    let mut r = Reader::new(buf);
-    while let Some((n, f)) = r.next()? {
-        if let (true, Field::Bytes(kv)) = (n == field, f) {
-            let (mut key, mut value) = (String::new(), Value::Null);
-            let mut k = Reader::new(kv);
-            while let Some((n, f)) = k.next()? {
-                match (n, f) {
-                    (1, Field::Bytes(b)) => key = text(b),
-                    (2, Field::Bytes(b)) => value = any_value(b)?,
-                    _ => {}
-                }
-            }
-            out.insert(key, value);
-        }
-    }
-    Ok(())
-}
+use crate::otlp_common::{
+    self, JsonAny, any_value, hex, json_any, json_key_values, key_values, text,
+};
+use crate::protobuf::{Field, Reader};
 
 /// What a record contributes before it becomes an event.
 #[derive(Default)]
@@ -291,53 +159,6 @@ pub fn decode_protobuf(body: &[u8], received_ns: i64) -> Result<Vec<LogEvent>, P
     Ok(out)
 }
 
-/// OTLP/JSON's `AnyValue` (`{"stringValue": …}`, 64-bit integers as strings).
-fn json_any(v: &Value) -> Value {
-    let Some(obj) = v.as_object() else {
-        return Value::Null;
-    };
-    if let Some(s) = obj.get("stringValue") {
-        return s.clone();
-    }
-    if let Some(b) = obj.get("boolValue") {
-        return b.clone();
-    }
-    if let Some(i) = obj.get("intValue") {
-        return i
-            .as_str()
-            .and_then(|s| s.parse::<i64>().ok())
-            .map_or_else(|| i.clone(), Value::from);
-    }
-    if let Some(d) = obj.get("doubleValue") {
-        return d.clone();
-    }
-    if let Some(a) = obj.get("arrayValue") {
-        return Value::Array(
-            a.get("values")
-                .and_then(Value::as_array)
-                .map(|vs| vs.iter().map(json_any).collect())
-                .unwrap_or_default(),
-        );
-    }
-    if let Some(kv) = obj.get("kvlistValue") {
-        let mut map = Map::new();
-        json_key_values(kv.get("values"), &mut map);
-        return Value::Object(map);
-    }
-    obj.get("bytesValue").cloned().unwrap_or(Value::Null)
-}
-
-fn json_key_values(list: Option<&Value>, out: &mut Map<String, Value>) {
-    for kv in list.and_then(Value::as_array).into_iter().flatten() {
-        if let Some(key) = kv.get("key").and_then(Value::as_str) {
-            out.insert(
-                key.to_owned(),
-                kv.get("value").map_or(Value::Null, json_any),
-            );
-        }
-    }
-}
-
 fn json_u64(v: Option<&Value>) -> u64 {
     match v {
         Some(Value::String(s)) => s.parse().unwrap_or(0),
@@ -357,7 +178,11 @@ pub fn decode_json(body: &[u8], received_ns: i64) -> Result<Vec<LogEvent>, Parse
         .flatten()
     {
         let mut resource = Map::new();
-        json_key_values(rl.pointer("/resource/attributes"), &mut resource);
+        json_key_values(
+            rl.pointer("/resource/attributes"),
+            JsonAny::Verbatim,
+            &mut resource,
+        );
         for sl in rl
             .get("scopeLogs")
             .and_then(Value::as_array)
@@ -379,7 +204,9 @@ pub fn decode_json(body: &[u8], received_ns: i64) -> Result<Vec<LogEvent>, Parse
                         .get("severityText")
                         .and_then(Value::as_str)
                         .map(str::to_owned),
-                    body: r.get("body").map_or(Value::Null, json_any),
+                    body: r
+                        .get("body")
+                        .map_or(Value::Null, |b| json_any(b, JsonAny::Verbatim)),
                     trace_id: r.get("traceId").and_then(Value::as_str).map(str::to_owned),
                     span_id: r.get("spanId").and_then(Value::as_str).map(str::to_owned),
                     event_name: r
@@ -388,7 +215,7 @@ pub fn decode_json(body: &[u8], received_ns: i64) -> Result<Vec<LogEvent>, Parse
                         .map(str::to_owned),
                     ..Record::default()
                 };
-                json_key_values(r.get("attributes"), &mut rec.attributes);
+                json_key_values(r.get("attributes"), JsonAny::Verbatim, &mut rec.attributes);
                 out.push(event(&resource, scope, rec, received_ns));
             }
         }
@@ -399,25 +226,7 @@ pub fn decode_json(body: &[u8], received_ns: i64) -> Result<Vec<LogEvent>, Parse
 /// An `ExportLogsServiceResponse`: empty when everything was taken, else a `partial_success`
 /// with how many records were refused and why.
 pub fn encode_response(rejected: u64, message: &str) -> Vec<u8> {
-    if rejected == 0 {
-        return Vec::new();
-    }
-    fn varint(mut v: u64, out: &mut Vec<u8>) {
-        while v >= 0x80 {
-            out.push((v as u8) | 0x80);
-            v >>= 7;
-        }
-        out.push(v as u8);
-    }
-    let mut inner = vec![0x08];
-    varint(rejected, &mut inner);
-    inner.push(0x12);
-    varint(message.len() as u64, &mut inner);
-    inner.extend_from_slice(message.as_bytes());
-    let mut out = vec![0x0a];
-    varint(inner.len() as u64, &mut out);
-    out.extend(inner);
-    out
+    otlp_common::encode_partial_success(rejected, message)
 }
 
 #[cfg(test)]
@@ -439,6 +248,65 @@ mod tests {
         );
         assert_eq!(e.service.as_deref(), Some("shop"));
         assert_eq!(e.fields["user_id"], 42);
+        assert_eq!(e.fields["otel.scope.name"], "checkout");
+    }
+
+    #[test]
+    fn protobuf_requests() {
+        use crate::protobuf::{put_bytes, put_varint};
+        // A message of one length-delimited field.
+        let one = |field: u64, value: &[u8]| {
+            let mut v = Vec::new();
+            put_bytes(&mut v, field, value);
+            v
+        };
+        let kv = |key: &str, value: Vec<u8>| {
+            let mut kv = Vec::new();
+            put_bytes(&mut kv, 1, key.as_bytes());
+            put_bytes(&mut kv, 2, &value);
+            kv
+        };
+        let mut int = vec![3 << 3];
+        put_varint(&mut int, 42);
+        let mut double = vec![(4 << 3) | 1];
+        double.extend_from_slice(&12.5f64.to_bits().to_le_bytes());
+        let mut array = Vec::new();
+        put_bytes(&mut array, 1, &int);
+        put_bytes(&mut array, 1, &one(1, b"x"));
+        let mut record = vec![(1 << 3) | 1];
+        record.extend_from_slice(&1_714_557_600_000_000_001u64.to_le_bytes());
+        record.extend_from_slice(&[2 << 3, 17]);
+        put_bytes(&mut record, 5, &one(1, b"payment failed"));
+        put_bytes(&mut record, 6, &kv("user_id", int));
+        put_bytes(&mut record, 6, &kv("amount", double));
+        put_bytes(&mut record, 6, &kv("tags", one(5, &array)));
+        put_bytes(&mut record, 6, &kv("raw", one(7, &[0xde, 0xad])));
+        put_bytes(&mut record, 9, &[0x5b, 0x8e]);
+        let mut scope_logs = Vec::new();
+        put_bytes(&mut scope_logs, 1, &one(1, b"checkout"));
+        put_bytes(&mut scope_logs, 2, &record);
+        let mut resource_logs = Vec::new();
+        put_bytes(
+            &mut resource_logs,
+            1,
+            &one(1, &kv("service.name", one(1, b"shop"))),
+        );
+        put_bytes(&mut resource_logs, 2, &scope_logs);
+        let mut body = Vec::new();
+        put_bytes(&mut body, 1, &resource_logs);
+        let events = decode_protobuf(&body, 7).unwrap();
+        assert_eq!(events.len(), 1);
+        let e = &events[0];
+        assert_eq!(
+            (e.timestamp_ns, e.message.as_str(), e.level.as_deref()),
+            (1_714_557_600_000_000_001, "payment failed", Some("error"))
+        );
+        assert_eq!(e.service.as_deref(), Some("shop"));
+        assert_eq!(e.fields["user_id"], 42);
+        assert_eq!(e.fields["amount"], 12.5);
+        assert_eq!(e.fields["tags"], serde_json::json!([42, "x"]));
+        assert_eq!(e.fields["raw"], "dead");
+        assert_eq!(e.fields["trace_id"], "5b8e");
         assert_eq!(e.fields["otel.scope.name"], "checkout");
     }
 

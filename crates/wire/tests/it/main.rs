@@ -107,6 +107,7 @@ proptest! {
         wire::fuzz::syslog(&bytes);
         wire::fuzz::jsonlog(&bytes);
         wire::fuzz::otlp(&bytes);
+        wire::fuzz::otlp_metrics(&bytes);
         wire::fuzz::sentry(&bytes);
         wire::fuzz::graphite_name(&bytes);
     }
@@ -149,5 +150,6 @@ proptest! {
         let _ = pickle::decode_frame(&frame);
     }
 }
+mod otlp_metrics;
 mod sentry;
 mod syslog;
