@@ -6,7 +6,7 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use graphite::eval::{Fetched, Request, Source, evaluate};
+use graphite::eval::{Fetched, Planned, Request, Source, SourceError, evaluate};
 use graphite::render::{Options, apply_max_data_points, json};
 use graphite::tagexpr::TagExpr;
 
@@ -18,12 +18,29 @@ const END: i64 = 1_700_000_000;
 struct Memory(Vec<Fetched>);
 
 impl Source for Memory {
-    fn fetch(&self, _: &str, _: i64, _: i64) -> Result<Vec<Fetched>, String> {
-        Ok(self.0.clone())
+    fn find(&self, _: &str, _: i64, _: i64) -> Result<Vec<Planned>, SourceError> {
+        Ok(self
+            .0
+            .iter()
+            .enumerate()
+            .map(|(key, f)| Planned {
+                name: f.name.clone(),
+                key: key as u64,
+                tier: 0,
+                start: f.start,
+                end: f.end,
+                step: f.step,
+            })
+            .collect())
     }
 
-    fn fetch_tagged(&self, _: &[TagExpr], _: i64, _: i64) -> Result<Vec<Fetched>, String> {
+    fn find_tagged(&self, _: &[TagExpr], _: i64, _: i64) -> Result<Vec<Planned>, SourceError> {
         Ok(Vec::new())
+    }
+
+    /// A copy of the stored values, as a store's read makes new ones.
+    fn read(&self, planned: &Planned) -> Result<Vec<f64>, SourceError> {
+        Ok(self.0[planned.key as usize].values.clone())
     }
 }
 
@@ -51,7 +68,8 @@ fn request() -> Request {
         now: END,
         tz: jiff::tz::TimeZone::UTC,
         templates: Vec::new(),
-        max_points: 50_000_000,
+        max_bytes: 400_000_000,
+        pool: None,
         xff: None,
     }
 }

@@ -8,6 +8,9 @@
 //! argument's expression with another range through [`Eval::reevaluate`].
 
 use std::collections::HashMap;
+use std::sync::Arc;
+
+use model::budget::{BudgetError, Lease, MemoryPool};
 
 use jiff::tz::TimeZone;
 
@@ -16,7 +19,88 @@ use crate::grammar::{self, Call, Expr};
 use crate::series::Series;
 use crate::tagexpr::{self, TagExpr};
 
-/// One stored series as a source returns it: whisper's fetch shape, `NaN` for nulls.
+/// A series a source will read, known before any point is: its name, the source's handle for
+/// it, and the window a read over the request's range returns (`slots()` values from `start`,
+/// `step` apart; `end` exclusive).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Planned {
+    pub name: String,
+    pub key: u64,
+    /// Which of the series' resolutions the read uses (the source's own numbering).
+    pub tier: u32,
+    pub start: i64,
+    pub end: i64,
+    pub step: i64,
+}
+
+impl Planned {
+    /// How many values a read returns.
+    pub fn slots(&self) -> usize {
+        usize::try_from((self.end - self.start) / self.step.max(1)).unwrap_or(0)
+    }
+}
+
+/// A planned series and the path expression that found it: a series list not read yet, which
+/// the aggregations that can fold read one series at a time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stored {
+    pub planned: Planned,
+    pub path_expression: String,
+}
+
+/// Why a source could not answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceErrorKind {
+    /// The client's pattern or expression cannot be used (a 400).
+    Invalid,
+    /// The store cannot answer now: closed, or shutting down (a 503).
+    Unavailable,
+    /// The store failed reading (an I/O error, corrupt data: a 500).
+    Failed,
+    /// The request's time ran out while reading (a 504).
+    Deadline,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceError {
+    pub kind: SourceErrorKind,
+    pub message: String,
+}
+
+impl SourceError {
+    pub fn new(kind: SourceErrorKind, message: impl Into<String>) -> SourceError {
+        SourceError {
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for SourceError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for SourceError {}
+
+/// Where series come from. Finding is separate from reading, so a request's memory is known
+/// (series × slots) before any point is read, and aggregations can read one series at a time.
+pub trait Source: Sync {
+    /// Every series whose name matches the Graphite path pattern, sorted by name.
+    fn find(&self, pattern: &str, from: i64, until: i64) -> Result<Vec<Planned>, SourceError>;
+    /// Every tagged series matching all expressions, sorted by name.
+    fn find_tagged(
+        &self,
+        exprs: &[TagExpr],
+        from: i64,
+        until: i64,
+    ) -> Result<Vec<Planned>, SourceError>;
+    /// A planned series' values, `planned.slots()` of them, `NaN` for nulls.
+    fn read(&self, planned: &Planned) -> Result<Vec<f64>, SourceError>;
+}
+
+/// One series as whole-fetch sources hold it: whisper's fetch shape, `NaN` for nulls.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Fetched {
     pub name: String,
@@ -26,11 +110,9 @@ pub struct Fetched {
     pub values: Vec<f64>,
 }
 
-/// Where series come from. Both methods return series sorted by name.
-pub trait Source: Sync {
-    /// Every series whose name matches the Graphite path pattern.
+/// A source that fetches whole series at once (fixtures, tools, benches).
+pub trait FetchAll: Sync {
     fn fetch(&self, pattern: &str, from: i64, until: i64) -> Result<Vec<Fetched>, String>;
-    /// Every tagged series matching all expressions.
     fn fetch_tagged(
         &self,
         exprs: &[TagExpr],
@@ -39,10 +121,80 @@ pub trait Source: Sync {
     ) -> Result<Vec<Fetched>, String>;
 }
 
+/// A [`FetchAll`] as a [`Source`]: a find fetches, and keeps what it fetched for the reads.
+#[derive(Debug, Default)]
+pub struct Fetching<S> {
+    inner: S,
+    held: std::sync::Mutex<Vec<Vec<f64>>>,
+}
+
+impl<S: FetchAll> Fetching<S> {
+    pub fn new(inner: S) -> Fetching<S> {
+        Fetching {
+            inner,
+            held: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+
+    pub fn inner(&self) -> &S {
+        &self.inner
+    }
+
+    fn keep(&self, fetched: Result<Vec<Fetched>, String>) -> Result<Vec<Planned>, SourceError> {
+        let fetched = fetched.map_err(|e| SourceError::new(SourceErrorKind::Invalid, e))?;
+        let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(fetched
+            .into_iter()
+            .map(|f| {
+                let key = held.len() as u64;
+                let step = f.step.max(1);
+                let planned = Planned {
+                    name: f.name,
+                    key,
+                    tier: 0,
+                    start: f.start,
+                    end: f.end,
+                    step,
+                };
+                held.push(f.values);
+                planned
+            })
+            .collect())
+    }
+}
+
+impl<S: FetchAll> Source for Fetching<S> {
+    fn find(&self, pattern: &str, from: i64, until: i64) -> Result<Vec<Planned>, SourceError> {
+        self.keep(self.inner.fetch(pattern, from, until))
+    }
+
+    fn find_tagged(
+        &self,
+        exprs: &[TagExpr],
+        from: i64,
+        until: i64,
+    ) -> Result<Vec<Planned>, SourceError> {
+        self.keep(self.inner.fetch_tagged(exprs, from, until))
+    }
+
+    fn read(&self, planned: &Planned) -> Result<Vec<f64>, SourceError> {
+        let held = self.held.lock().unwrap_or_else(|e| e.into_inner());
+        usize::try_from(planned.key)
+            .ok()
+            .and_then(|k| held.get(k))
+            .cloned()
+            .ok_or_else(|| SourceError::new(SourceErrorKind::Failed, "no such series"))
+    }
+}
+
 /// What an expression evaluates to.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
     List(Vec<Series>),
+    /// Series found but not read yet. Only the functions that can fold series one at a time
+    /// (`sumSeries`, `countSeries`, `groupByNode`…) see this; every other function gets the
+    /// series read, as a `List`.
+    Lazy(Vec<Stored>),
     /// `mapSeries` output: a list of series lists.
     Lists(Vec<Vec<Series>>),
     Int(i64),
@@ -62,7 +214,7 @@ impl Value {
             Value::Bool(true) => "True".into(),
             Value::Bool(false) => "False".into(),
             Value::None => "None".into(),
-            Value::List(_) | Value::Lists(_) => "[…]".into(),
+            Value::List(_) | Value::Lists(_) | Value::Lazy(_) => "[…]".into(),
         }
     }
 
@@ -77,7 +229,7 @@ impl Value {
 
     pub(crate) fn kind(&self) -> &'static str {
         match self {
-            Value::List(_) => "a series list",
+            Value::List(_) | Value::Lazy(_) => "a series list",
             Value::Lists(_) => "a list of series lists",
             Value::Int(_) => "an integer",
             Value::Float(_) => "a number",
@@ -88,16 +240,68 @@ impl Value {
     }
 }
 
-/// A target that cannot be evaluated: graphite-web's `InputParameterError`, a 400.
+/// Why a target could not be evaluated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The client's mistake: graphite-web's `InputParameterError`, a 400.
+    Input,
+    /// The request alone needs more memory than a query may hold (a 400: ask for less).
+    TooLarge,
+    /// The queries in flight hold all of the server's query memory (a 503: retry).
+    Busy,
+    /// The store cannot answer now (a 503).
+    Unavailable,
+    /// The store failed (a 500).
+    Failed,
+    /// The request ran out of time (a 504).
+    Deadline,
+}
+
+/// A target that cannot be evaluated, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Error {
+    pub kind: ErrorKind,
     pub message: String,
 }
 
 impl Error {
+    /// The client's mistake (a 400).
     pub fn new(message: impl Into<String>) -> Error {
         Error {
+            kind: ErrorKind::Input,
             message: message.into(),
+        }
+    }
+}
+
+impl From<SourceError> for Error {
+    fn from(e: SourceError) -> Error {
+        let kind = match e.kind {
+            SourceErrorKind::Invalid => ErrorKind::Input,
+            SourceErrorKind::Unavailable => ErrorKind::Unavailable,
+            SourceErrorKind::Failed => ErrorKind::Failed,
+            SourceErrorKind::Deadline => ErrorKind::Deadline,
+        };
+        Error {
+            kind,
+            message: e.message,
+        }
+    }
+}
+
+impl From<BudgetError> for Error {
+    fn from(e: BudgetError) -> Error {
+        let kind = match e {
+            BudgetError::Query { .. } => ErrorKind::TooLarge,
+            BudgetError::Pool { .. } => ErrorKind::Busy,
+        };
+        let advice = match e {
+            BudgetError::Query { .. } => "; narrow the targets, the time range or the intervals",
+            BudgetError::Pool { .. } => "",
+        };
+        Error {
+            kind,
+            message: format!("{e}{advice}"),
         }
     }
 }
@@ -127,8 +331,10 @@ pub struct Request {
     pub tz: TimeZone,
     /// `template[name]=value` parameters.
     pub templates: Vec<(String, String)>,
-    /// The most points one request may fetch, over all its paths.
-    pub max_points: usize,
+    /// The bytes one request may hold (8 a point it reads or makes), over all its paths.
+    pub max_bytes: u64,
+    /// The budget every request in flight draws from, when there is one.
+    pub pool: Option<Arc<MemoryPool>>,
     /// The request's `xFilesFactor` parameter, until `setXFilesFactor` changes it.
     pub xff: Option<f64>,
 }
@@ -146,8 +352,7 @@ pub struct Eval<'a> {
     replacements: Vec<(String, Value)>,
     templates: Vec<(String, String)>,
     pub(crate) stacks: HashMap<String, Vec<f64>>,
-    fetched_points: usize,
-    max_points: usize,
+    lease: Lease,
     depth: usize,
 }
 
@@ -187,8 +392,7 @@ impl<'a> Eval<'a> {
             replacements: Vec::new(),
             templates: request.templates.clone(),
             stacks: HashMap::new(),
-            fetched_points: 0,
-            max_points: request.max_points,
+            lease: Lease::new(request.pool.clone(), request.max_bytes),
             depth: 0,
         }
     }
@@ -222,7 +426,14 @@ impl<'a> Eval<'a> {
         self.target(target)
     }
 
+    /// Evaluates `expr`, with every series it holds read.
     pub fn eval(&mut self, expr: &Expr) -> Result<Value> {
+        let value = self.eval_lazy(expr)?;
+        self.force(value)
+    }
+
+    /// Evaluates `expr`, leaving the series lists of paths and `seriesByTag` unread.
+    pub(crate) fn eval_lazy(&mut self, expr: &Expr) -> Result<Value> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
             self.depth -= 1;
@@ -287,40 +498,58 @@ impl<'a> Eval<'a> {
             }
             expression = expression.replace(&key, &value.py_str());
         }
-        let fetched = self
-            .source
-            .fetch(&expression, self.from, self.until)
-            .map_err(Error::new)?;
-        self.series_from(fetched, &expression)
+        let planned = self.source.find(&expression, self.from, self.until)?;
+        Ok(stored(planned, &expression))
     }
 
-    /// Counts `points` against the request's budget: what it fetched and what functions
-    /// generate (`summarize` buckets, `identity`, `events`…).
+    /// Counts `points` (8 bytes each) against the request's budget: what it reads and what
+    /// functions generate (`summarize` buckets, `identity`, `events`…), before it is made.
     pub(crate) fn charge(&mut self, points: usize) -> Result<()> {
-        self.fetched_points = self.fetched_points.saturating_add(points);
-        if self.fetched_points > self.max_points {
-            return Err(Error::new(format!(
-                "the request would hold more than {} points; narrow the targets, the time range or the intervals",
-                self.max_points
-            )));
-        }
-        Ok(())
+        self.charge_bytes((points as u64).saturating_mul(8))
     }
 
-    fn series_from(&mut self, fetched: Vec<Fetched>, path_expression: &str) -> Result<Value> {
-        self.charge(fetched.iter().map(|f| f.values.len()).sum())?;
-        let list = fetched
+    /// Counts `bytes` against the request's budget.
+    pub(crate) fn charge_bytes(&mut self, bytes: u64) -> Result<()> {
+        Ok(self.lease.grow(bytes)?)
+    }
+
+    /// The source series are read from.
+    pub(crate) fn source(&self) -> &'a dyn Source {
+        self.source
+    }
+
+    /// `value` with its unread series read (charged before they are).
+    pub(crate) fn force(&mut self, value: Value) -> Result<Value> {
+        match value {
+            Value::Lazy(stored) => Ok(Value::List(self.read_all(stored)?)),
+            other => Ok(other),
+        }
+    }
+
+    /// Reads planned series into series, in order; large lists are read across the cores.
+    pub(crate) fn read_all(&mut self, stored: Vec<Stored>) -> Result<Vec<Series>> {
+        self.charge(stored.iter().map(|s| s.planned.slots()).sum())?;
+        let source = self.source;
+        let values = crate::fold::in_blocks(&stored, |block| {
+            block
+                .iter()
+                .map(|s| source.read(&s.planned))
+                .collect::<Result<Vec<_>, SourceError>>()
+        })?;
+        let xff = self.xff;
+        Ok(stored
             .into_iter()
-            .map(|f| {
-                let mut s = Series::new(f.name, f.start, f.end, f.step, f.values);
-                s.path_expression = path_expression.to_owned();
-                if let Some(xff) = self.xff {
-                    s.x_files_factor = xff;
+            .zip(values.into_iter().flatten())
+            .map(|(s, values)| {
+                let p = s.planned;
+                let mut series = Series::new(p.name, p.start, p.end, p.step, values);
+                series.path_expression = s.path_expression;
+                if let Some(xff) = xff {
+                    series.x_files_factor = xff;
                 }
-                s
+                series
             })
-            .collect();
-        Ok(Value::List(list))
+            .collect())
     }
 
     fn call(&mut self, call: &Call) -> Result<Value> {
@@ -338,9 +567,14 @@ impl<'a> Eval<'a> {
                 call.name
             )));
         };
+        let lazy = functions::takes_unread(def.name);
         let mut args = Vec::with_capacity(call.args.len());
         for arg in &call.args {
-            args.push(self.eval(arg)?);
+            args.push(if lazy {
+                self.eval_lazy(arg)?
+            } else {
+                self.eval(arg)?
+            });
         }
         let mut kwargs = Vec::with_capacity(call.kwargs.len());
         for (name, arg) in &call.kwargs {
@@ -370,12 +604,21 @@ impl<'a> Eval<'a> {
     /// `pathExpression`, as graphite-web fetches `seriesByTag`.
     pub(crate) fn tagged(&mut self, texts: &[String], raw: &str) -> Result<Value> {
         let exprs = tagexpr::parse_all(texts).map_err(Error::new)?;
-        let fetched = self
-            .source
-            .fetch_tagged(&exprs, self.from, self.until)
-            .map_err(Error::new)?;
-        self.series_from(fetched, raw)
+        let planned = self.source.find_tagged(&exprs, self.from, self.until)?;
+        Ok(stored(planned, raw))
     }
+}
+
+fn stored(planned: Vec<Planned>, path_expression: &str) -> Value {
+    Value::Lazy(
+        planned
+            .into_iter()
+            .map(|planned| Stored {
+                planned,
+                path_expression: path_expression.to_owned(),
+            })
+            .collect(),
+    )
 }
 
 fn is_numberish(s: &str) -> bool {

@@ -6,7 +6,10 @@
 //! - [`attime`] reads `from`, `until` and `now` (`-6h`, `04:00_20240301`, `noon+yesterday`) and
 //!   the interval strings functions take, in the request's time zone.
 //! - [`eval`] evaluates targets against a [`eval::Source`], and [`functions`] holds the function
-//!   library with its declared parameters (which also answer `/functions`).
+//!   library with its declared parameters (which also answer `/functions`). A source finds
+//!   series before it reads them, so a request is charged for its memory first, and the
+//!   aggregations that can (`sumSeries`, `countSeries`, `groupByNode`…) fold series one at a
+//!   time instead of holding them all (`fold`).
 //! - [`series`] is the series model; [`aggfunc`] and [`tagexpr`] the aggregation names and
 //!   `seriesByTag` expressions; [`render`] turns results into JSON, CSV and raw text with
 //!   graphite-web's `maxDataPoints` consolidation; [`chart`] draws the `svg` and `png` graphs;
@@ -19,6 +22,7 @@ pub mod aggfunc;
 pub mod attime;
 pub mod chart;
 pub mod eval;
+mod fold;
 pub mod functions;
 pub mod grammar;
 pub mod pyfmt;

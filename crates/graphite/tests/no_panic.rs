@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-use graphite::eval::{Fetched, Request, Source, evaluate};
+use graphite::eval::{ErrorKind, FetchAll, Fetched, Fetching, Request, evaluate};
 use graphite::render::{Options, apply_max_data_points, csv, json, raw};
 use graphite::tagexpr::TagExpr;
 use proptest::prelude::*;
@@ -13,7 +13,7 @@ const END: i64 = 1_700_000_000;
 /// A few series with nulls, a 60 s one and a tagged one, for any pattern.
 struct Fixture;
 
-impl Source for Fixture {
+impl FetchAll for Fixture {
     fn fetch(&self, pattern: &str, from: i64, until: i64) -> Result<Vec<Fetched>, String> {
         if pattern.contains("none") {
             return Ok(Vec::new());
@@ -134,10 +134,11 @@ proptest! {
             now: END,
             tz: graphite::attime::time_zone(Some("Europe/Paris")),
             templates: Vec::new(),
-            max_points: 2_000_000,
+            max_bytes: 16 << 20,
+            pool: None,
             xff: None,
         };
-        if let Ok(mut series) = evaluate(&Fixture, &request, std::slice::from_ref(&target)) {
+        if let Ok(mut series) = evaluate(&Fetching::new(Fixture), &request, std::slice::from_ref(&target)) {
             let points: usize = series.iter().map(|s| s.values.len()).sum();
             prop_assert!(points <= 20_000_000, "{target}: {points} points");
             let _ = raw(&series);
@@ -158,7 +159,8 @@ fn generated_points_count_against_the_budget() {
         now: END,
         tz: jiff::tz::TimeZone::UTC,
         templates: Vec::new(),
-        max_points: 2_000_000,
+        max_bytes: 16 << 20,
+        pool: None,
         xff: None,
     };
     for target in [
@@ -168,7 +170,11 @@ fn generated_points_count_against_the_budget() {
         "events('deploy')",
         "smartSummarize(a.b.c,'1s')",
     ] {
-        let err = evaluate(&Fixture, &request, &[target.to_owned()]).unwrap_err();
-        assert!(err.message.contains("points"), "{target}: {err}");
+        let err = evaluate(&Fetching::new(Fixture), &request, &[target.to_owned()]).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::TooLarge, "{target}: {err}");
+        assert!(
+            err.message.contains("memory budget of 16MiB"),
+            "{target}: {err}"
+        );
     }
 }

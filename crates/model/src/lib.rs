@@ -5,10 +5,12 @@
 //! configuration uses ([`HumanDuration`] such as `10s` or `7d`, and [`ByteSize`] such as `16MiB`).
 //! The normalised records: [`PointBatch`] of [`MetricPoint`]s and [`LogEvent`]s; error events
 //! join them with the issue that produces them. [`suggest`] finds the known name closest to a
-//! misspelt one, for the "did you mean" of every error that refuses a name.
+//! misspelt one, for the "did you mean" of every error that refuses a name. [`budget`] holds
+//! the memory budgets queries draw from before they use memory.
 //!
 //! **Invariant:** nothing here performs I/O or reads the system time except [`SystemClock`].
 
+pub mod budget;
 pub mod civil;
 mod clock;
 pub mod event;

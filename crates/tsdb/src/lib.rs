@@ -42,4 +42,4 @@ pub use config::{AggregationRule, SchemaRule, TsdbConfig};
 pub use engine::{FORMAT_VERSION, Tsdb, TsdbStats, Usage, WriteOutcome};
 pub use error::{Error, Result};
 pub use index::{FindNode, SeriesId, SeriesIndex};
-pub use read::{Fetched, FetchedNan, SeriesInfo};
+pub use read::{Fetched, FetchedNan, ReadWindow, SeriesInfo};

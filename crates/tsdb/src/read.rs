@@ -38,6 +38,22 @@ pub struct FetchedNan {
     pub values: Vec<f64>,
 }
 
+/// Where a read of one series over a range lands, fixed before any point is read: the tier,
+/// and `(end - start) / step` slots from `start`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadWindow {
+    pub tier: usize,
+    pub start: i64,
+    pub end: i64,
+    pub step: i64,
+}
+
+impl ReadWindow {
+    pub fn slots(&self) -> usize {
+        usize::try_from((self.end - self.start) / self.step.max(1)).unwrap_or(0)
+    }
+}
+
 /// The tier and slots a fetch reads.
 struct Window {
     schema: Schema,
@@ -108,7 +124,60 @@ impl Tsdb {
         let Some(w) = self.window(id, from, until) else {
             return Ok(None);
         };
-        let values = if w.tier == 0 {
+        let values = self.read_in(id, &w)?;
+        Ok(Some(FetchedNan {
+            start: w.start,
+            end: w.end,
+            step: w.step,
+            values,
+        }))
+    }
+
+    /// Where a fetch of each series over `from..until` would read (`None` where it returns
+    /// nothing), at one instant, without reading: what a query is charged for before it reads.
+    pub fn plan_reads(&self, ids: &[SeriesId], from: i64, until: i64) -> Vec<Option<ReadWindow>> {
+        let now = self.inner.clock.now().as_secs();
+        let index = self.index();
+        ids.iter()
+            .map(|&id| {
+                let schema = index.schema(id)?;
+                let w = window_of(schema, now, from, until)?;
+                Some(ReadWindow {
+                    tier: w.0,
+                    start: w.1,
+                    end: w.2,
+                    step: w.3,
+                })
+            })
+            .collect()
+    }
+
+    /// The slots of a planned read, `NaN` where nothing is stored; an unknown series reads as
+    /// all empty.
+    pub fn read_window(&self, id: SeriesId, window: &ReadWindow) -> Result<Vec<f64>> {
+        let found = {
+            let index = self.index();
+            index.schema(id).cloned().zip(index.aggregation(id))
+        };
+        let Some((schema, aggregation)) = found else {
+            return Ok(vec![f64::NAN; window.slots()]);
+        };
+        let tier = window.tier.min(schema.archives().len().saturating_sub(1));
+        self.read_in(
+            id,
+            &Window {
+                schema,
+                aggregation,
+                tier,
+                start: window.start,
+                end: window.end,
+                step: window.step,
+            },
+        )
+    }
+
+    fn read_in(&self, id: SeriesId, w: &Window) -> Result<Vec<f64>> {
+        Ok(if w.tier == 0 {
             let archive = w.schema.archives()[0];
             let mut values = vec![f64::NAN; ((w.end - w.start) / w.step).max(0) as usize];
             self.stored(
@@ -125,13 +194,7 @@ impl Tsdb {
                 .into_iter()
                 .map(|v| v.unwrap_or(f64::NAN))
                 .collect()
-        };
-        Ok(Some(FetchedNan {
-            start: w.start,
-            end: w.end,
-            step: w.step,
-            values,
-        }))
+        })
     }
 
     /// Whisper's choice of tier and slots for a fetch; `None` when nothing can be returned.
@@ -141,24 +204,7 @@ impl Tsdb {
             let index = self.index();
             (index.schema(id)?.clone(), index.aggregation(id)?)
         };
-        let oldest = now - schema.max_retention();
-        if from > until || from > now || until < oldest {
-            return None;
-        }
-        let from = from.max(oldest);
-        let until = until.min(now);
-        let age = now - from;
-        let tier = schema
-            .archives()
-            .iter()
-            .position(|a| a.retention() >= age)
-            .unwrap_or(schema.archives().len() - 1);
-        let step = i64::from(schema.archives()[tier].step);
-        let start = from - from.rem_euclid(step) + step;
-        let mut end = until - until.rem_euclid(step) + step;
-        if start == end {
-            end += step;
-        }
+        let (tier, start, end, step) = window_of(&schema, now, from, until)?;
         Some(Window {
             schema,
             aggregation,
@@ -312,4 +358,28 @@ impl Tsdb {
         }
         Ok(())
     }
+}
+
+/// Whisper's choice of `(tier, start, end, step)` for a fetch at `now`; `None` when nothing can
+/// be returned.
+fn window_of(schema: &Schema, now: i64, from: i64, until: i64) -> Option<(usize, i64, i64, i64)> {
+    let oldest = now - schema.max_retention();
+    if from > until || from > now || until < oldest {
+        return None;
+    }
+    let from = from.max(oldest);
+    let until = until.min(now);
+    let age = now - from;
+    let tier = schema
+        .archives()
+        .iter()
+        .position(|a| a.retention() >= age)
+        .unwrap_or(schema.archives().len() - 1);
+    let step = i64::from(schema.archives()[tier].step);
+    let start = from - from.rem_euclid(step) + step;
+    let mut end = until - until.rem_euclid(step) + step;
+    if start == end {
+        end += step;
+    }
+    Some((tier, start, end, step))
 }

@@ -4,11 +4,12 @@
 use std::collections::HashMap;
 
 use super::{
-    Bound, Decl, agg_key, call_named, into_list, normalize, path_expressions, safe_div, safe_pow,
-    xff_ok,
+    Bound, Decl, agg_key, call_named, distinct_joined, into_list, normalize, path_expressions,
+    safe_div, safe_pow, xff_ok,
 };
 use crate::aggfunc::AggFunc;
-use crate::eval::{Error, Eval, Result, Value};
+use crate::eval::{Error, Eval, Result, Stored, Value};
+use crate::fold::{self, AsMember, Fold, Member, foldable};
 use crate::grammar::Call;
 use crate::series::{NULL, Series, Tags, parse_tagged, tags_of};
 
@@ -264,14 +265,105 @@ pub(super) const DECLS: &[Decl] = &[
 /// graphite-web's `aggregate()`: one series from all of `series`, named `<func>Series(paths)`,
 /// with the tags they share plus `aggregatedBy`.
 pub(crate) fn aggregate(
-    eval: &Eval<'_>,
+    eval: &mut Eval<'_>,
     series: &[Series],
+    func: &str,
+    xff: Option<f64>,
+) -> Result<Vec<Series>> {
+    aggregate_members(eval, series, func, xff)
+}
+
+/// [`aggregate`] over members that may not be read yet: the functions that fold read them one
+/// at a time; the others (`median`, `stddev`, `diff`, `last`, `avg_zero`) read them all first.
+pub(crate) fn aggregate_members<T: AsMember + Clone + Into<Member>>(
+    eval: &mut Eval<'_>,
+    members: &[T],
     func: &str,
     xff: Option<f64>,
 ) -> Result<Vec<Series>> {
     let name_func = func.strip_suffix("Series").unwrap_or(func);
     let agg = AggFunc::parse(name_func)
         .ok_or_else(|| Error::new(format!("Unsupported aggregation function: {func}")))?;
+    if foldable(agg) {
+        let Some(plan) = Fold::plan(agg, members) else {
+            return Ok(Vec::new());
+        };
+        let xff = xff.or(eval.xff).unwrap_or(0.0);
+        let mut fold = fold::run(eval, plan, members)?;
+        let name = format!(
+            "{name_func}Series({})",
+            distinct_joined(members.iter().map(|m| m.member().path_expression()))
+        );
+        let mut tags = fold.shared_tags();
+        tags.entry("name".into()).or_insert_with(|| name.clone());
+        tags.insert("aggregatedBy".into(), name_func.to_owned());
+        let (start, end, step) = (fold.start, fold.end, fold.step);
+        let mut out = Series::new(name, start, end, step, fold.finish(xff));
+        out.tags = tags;
+        out.x_files_factor = xff;
+        return Ok(vec![out]);
+    }
+    let owned: Vec<Member> = members.iter().cloned().map(Into::into).collect();
+    let series = materialize(eval, owned)?;
+    aggregate_rows_of(eval, &series, name_func, agg, xff)
+}
+
+/// Every member as a series, the unread ones read (in one charged batch), order kept.
+pub(crate) fn materialize(eval: &mut Eval<'_>, members: Vec<Member>) -> Result<Vec<Series>> {
+    let unread: Vec<Stored> = members
+        .iter()
+        .filter_map(|m| match m {
+            Member::Unread(s) => Some(s.clone()),
+            Member::Read(_) => None,
+        })
+        .collect();
+    let mut read = eval.read_all(unread)?.into_iter();
+    Ok(members
+        .into_iter()
+        .filter_map(|m| match m {
+            Member::Read(s) => Some(s),
+            Member::Unread(_) => read.next(),
+        })
+        .collect())
+}
+
+/// The members a function's series arguments hold, read or not.
+pub(crate) fn members(values: Vec<Value>) -> Vec<Member> {
+    let mut out = Vec::new();
+    for value in values {
+        match value {
+            Value::List(list) => out.extend(list.into_iter().map(Member::Read)),
+            Value::Lazy(stored) => out.extend(stored.into_iter().map(Member::Unread)),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Members as a value: unread when none is read, otherwise all read.
+fn members_value(eval: &mut Eval<'_>, members: Vec<Member>) -> Result<Value> {
+    if members.iter().all(|m| matches!(m, Member::Unread(_))) && !members.is_empty() {
+        return Ok(Value::Lazy(
+            members
+                .into_iter()
+                .filter_map(|m| match m {
+                    Member::Unread(s) => Some(s),
+                    Member::Read(_) => None,
+                })
+                .collect(),
+        ));
+    }
+    Ok(Value::List(materialize(eval, members)?))
+}
+
+/// The aggregations that do not fold, over series already read.
+fn aggregate_rows_of(
+    eval: &Eval<'_>,
+    series: &[Series],
+    name_func: &str,
+    agg: AggFunc,
+    xff: Option<f64>,
+) -> Result<Vec<Series>> {
     let refs: Vec<&Series> = series.iter().collect();
     let Some(norm) = normalize(&refs) else {
         return Ok(Vec::new());
@@ -292,7 +384,7 @@ pub(crate) fn aggregate(
 }
 
 /// Row aggregation, column by column for the common functions (fast for many series).
-fn aggregate_rows(norm: &super::Normalized<'_>, agg: AggFunc, xff: f64) -> Vec<f64> {
+pub(crate) fn aggregate_rows(norm: &super::Normalized<'_>, agg: AggFunc, xff: f64) -> Vec<f64> {
     let len = norm.len();
     let n = norm.values.len();
     match agg {
@@ -353,21 +445,21 @@ fn lists_of(bound: &mut Bound) -> Vec<Series> {
 }
 
 fn aggregate_fn(eval: &mut Eval<'_>, _: &Call, b: &mut Bound) -> Result<Value> {
-    let list = b.list(0);
+    let list = b.members(0);
     let func = b.need_string(1)?;
     let xff = b.float(2);
     if list.is_empty() {
-        return Ok(Value::List(list));
+        return Ok(Value::List(Vec::new()));
     }
-    Ok(Value::List(aggregate(eval, &list, &func, xff)?))
+    Ok(Value::List(aggregate_members(eval, &list, &func, xff)?))
 }
 
 fn aggregate_named(eval: &mut Eval<'_>, b: &mut Bound, func: &str) -> Result<Value> {
-    let list = lists_of(b);
+    let list = members(b.rest());
     if list.is_empty() {
-        return Ok(Value::List(list));
+        return Ok(Value::List(Vec::new()));
     }
-    Ok(Value::List(aggregate(eval, &list, func, None)?))
+    Ok(Value::List(aggregate_members(eval, &list, func, None)?))
 }
 
 fn sum_series(e: &mut Eval<'_>, _: &Call, b: &mut Bound) -> Result<Value> {
@@ -393,15 +485,21 @@ fn range_series(e: &mut Eval<'_>, _: &Call, b: &mut Bound) -> Result<Value> {
 }
 
 fn multiply_series(e: &mut Eval<'_>, _: &Call, b: &mut Bound) -> Result<Value> {
-    let lists = b.rest_lists();
-    if lists.len() == 1 && lists[0].len() == 1 {
-        return Ok(Value::List(lists.into_iter().flatten().collect()));
+    let args = b.rest();
+    let single = args.len() == 1
+        && match &args[0] {
+            Value::List(l) => l.len() == 1,
+            Value::Lazy(l) => l.len() == 1,
+            _ => false,
+        };
+    let list = members(args);
+    if single {
+        return Ok(Value::List(materialize(e, list)?));
     }
-    let list: Vec<Series> = lists.into_iter().flatten().collect();
     if list.is_empty() {
-        return Ok(Value::List(list));
+        return Ok(Value::List(Vec::new()));
     }
-    Ok(Value::List(aggregate(e, &list, "multiply", None)?))
+    Ok(Value::List(aggregate_members(e, &list, "multiply", None)?))
 }
 
 fn aggregate_pairs(
@@ -447,18 +545,22 @@ fn multiply_series_lists(e: &mut Eval<'_>, _: &Call, b: &mut Bound) -> Result<Va
 }
 
 fn count_series(e: &mut Eval<'_>, _: &Call, b: &mut Bound) -> Result<Value> {
-    let lists = b.rest_lists();
-    if lists.is_empty() {
+    let args = b.rest();
+    if args.is_empty() {
         let mut line = super::special::constant_line(e, Value::Int(0));
         line.path_expression = "countSeries()".into();
         return Ok(Value::List(vec![line]));
     }
-    let list: Vec<Series> = lists.into_iter().flatten().collect();
-    let refs: Vec<&Series> = list.iter().collect();
-    let Some(norm) = normalize(&refs) else {
+    // The count and the normalised window need no values: nothing is read.
+    let list = members(args);
+    let Some(norm) = Fold::plan(AggFunc::Count, &list) else {
         return Ok(Value::List(Vec::new()));
     };
-    let name = format!("countSeries({})", path_expressions(&list));
+    e.charge(norm.len())?;
+    let name = format!(
+        "countSeries({})",
+        distinct_joined(list.iter().map(|m| m.member().path_expression()))
+    );
     let values = vec![list.len() as f64; norm.len()];
     let mut s = Series::new(name, norm.start, norm.end, norm.step, values);
     s.x_files_factor = e.xff.unwrap_or(0.0);
@@ -950,30 +1052,50 @@ fn pow_series(e: &mut Eval<'_>, _: &Call, b: &mut Bound) -> Result<Value> {
     Ok(Value::List(vec![s]))
 }
 
-fn group(_: &mut Eval<'_>, _: &Call, b: &mut Bound) -> Result<Value> {
-    Ok(Value::List(lists_of(b)))
+fn group(e: &mut Eval<'_>, _: &Call, b: &mut Bound) -> Result<Value> {
+    let list = members(b.rest());
+    if list.is_empty() {
+        return Ok(Value::List(Vec::new()));
+    }
+    members_value(e, list)
 }
 
 /// Runs a `groupBy*` callback (an aggregation name or an aggregating function) on one group.
-fn run_callback(e: &mut Eval<'_>, callback: &str, members: Vec<Series>) -> Result<Option<Series>> {
+fn run_callback(e: &mut Eval<'_>, callback: &str, group: Vec<Member>) -> Result<Option<Series>> {
     if super::lookup(callback).is_some_and(|d| d.aggregator) {
-        return Ok(
-            into_list(call_named(e, callback, vec![Value::List(members)])?)
-                .into_iter()
-                .next(),
-        );
+        let value = members_value(e, group)?;
+        return Ok(into_list(call_named(e, callback, vec![value])?)
+            .into_iter()
+            .next());
     }
-    Ok(aggregate(e, &members, callback, None)?.pop())
+    Ok(aggregate_members(e, &group, callback, None)?.pop())
+}
+
+/// Groups members by a key of their name and tags, keeping first-seen order.
+fn group_members(list: Vec<Member>, key: impl Fn(&Series) -> String) -> Vec<(String, Vec<Member>)> {
+    let mut groups: Vec<(String, Vec<Member>)> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    for m in list {
+        let k = key(&m.outline());
+        match index.get(&k) {
+            Some(&i) => groups[i].1.push(m),
+            None => {
+                index.insert(k.clone(), groups.len());
+                groups.push((k, vec![m]));
+            }
+        }
+    }
+    groups
 }
 
 fn group_by_nodes_impl(
     e: &mut Eval<'_>,
-    list: Vec<Series>,
+    list: Vec<Member>,
     callback: &str,
     nodes: &[Value],
 ) -> Result<Value> {
     let mut out = Vec::new();
-    for (key, members) in group_by(list, |s| agg_key(s, nodes)) {
+    for (key, members) in group_members(list, |s| agg_key(s, nodes)) {
         if let Some(mut s) = run_callback(e, callback, members)? {
             s.name = key;
             out.push(s);
@@ -983,21 +1105,21 @@ fn group_by_nodes_impl(
 }
 
 fn group_by_node(e: &mut Eval<'_>, _: &Call, b: &mut Bound) -> Result<Value> {
-    let list = b.list(0);
+    let list = b.members(0);
     let node = b.value(1).unwrap_or(Value::Int(0));
     let callback = b.string(2).unwrap_or_else(|| "average".into());
     group_by_nodes_impl(e, list, &callback, &[node])
 }
 
 fn group_by_nodes(e: &mut Eval<'_>, _: &Call, b: &mut Bound) -> Result<Value> {
-    let list = b.list(0);
+    let list = b.members(0);
     let callback = b.need_string(1)?;
     let nodes = b.rest();
     group_by_nodes_impl(e, list, &callback, &nodes)
 }
 
 fn group_by_tags(e: &mut Eval<'_>, _: &Call, b: &mut Bound) -> Result<Value> {
-    let list = b.list(0);
+    let list = b.members(0);
     let callback = b.need_string(1)?;
     let tags: Vec<String> = b.rest().iter().map(Value::py_str).collect();
     if tags.is_empty() {
@@ -1005,14 +1127,14 @@ fn group_by_tags(e: &mut Eval<'_>, _: &Call, b: &mut Bound) -> Result<Value> {
     }
     let has_name = tags.iter().any(|t| t == "name");
     let common_name = {
-        let mut names: Vec<&str> = list
+        let mut names: Vec<String> = list
             .iter()
-            .filter_map(|s| s.tags.get("name").map(String::as_str))
+            .filter_map(|m| m.outline().tags.get("name").cloned())
             .collect();
         names.sort_unstable();
         names.dedup();
         if names.len() == 1 {
-            names[0].to_owned()
+            names.swap_remove(0)
         } else {
             callback.clone()
         }
@@ -1035,7 +1157,7 @@ fn group_by_tags(e: &mut Eval<'_>, _: &Call, b: &mut Bound) -> Result<Value> {
             .join(";")
     };
     let mut out = Vec::new();
-    for (key, members) in group_by(list, key_of) {
+    for (key, members) in group_members(list, key_of) {
         if let Some(mut s) = run_callback(e, &callback, members)? {
             s.tags = parse_tagged(&key).unwrap_or_else(|| {
                 let mut t = Tags::new();

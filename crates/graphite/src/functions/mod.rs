@@ -15,7 +15,7 @@ use crate::grammar::{self, Call, Expr};
 use crate::series::{Consolidation, NULL, Series};
 
 mod alias;
-mod combine;
+pub(crate) mod combine;
 mod docs;
 mod filter;
 mod graph;
@@ -372,7 +372,7 @@ fn validate(param: &Param, value: Value, func: &str) -> Result<Option<Value>> {
             crate::attime::parse_offset(s).map_err(|_| invalid(&value))?;
             value
         }
-        (Ty::SeriesList, Value::List(_)) => value,
+        (Ty::SeriesList, Value::List(_) | Value::Lazy(_)) => value,
         (Ty::SeriesList, _) => return Err(invalid(&value)),
         (Ty::SeriesLists, Value::Lists(_)) => value,
         (Ty::SeriesLists, _) => return Err(invalid(&value)),
@@ -442,6 +442,14 @@ impl Bound {
         match self.slots.get_mut(index).and_then(Option::take) {
             Some(Value::List(list)) => list,
             _ => Vec::new(),
+        }
+    }
+
+    /// Takes the series list at `index`, read or not (empty when absent).
+    pub(crate) fn members(&mut self, index: usize) -> Vec<crate::fold::Member> {
+        match self.slots.get_mut(index).and_then(Option::take) {
+            Some(v) => crate::functions::combine::members(vec![v]),
+            None => Vec::new(),
         }
     }
 
@@ -522,6 +530,13 @@ pub(crate) fn call_named(eval: &mut Eval<'_>, name: &str, args: Vec<Value>) -> R
         kwargs: Vec::new(),
         raw: String::new(),
         pos: 0,
+    };
+    let args = if takes_unread(name) {
+        args
+    } else {
+        args.into_iter()
+            .map(|a| eval.force(a))
+            .collect::<Result<Vec<_>>>()?
     };
     let mut bound = bind(def, args, Vec::new())?;
     (def.imp)(eval, &call, &mut bound)
@@ -620,13 +635,40 @@ impl Normalized<'_> {
 
 /// `formatPathExpressions`: the distinct path expressions, in order, joined by commas.
 pub(crate) fn path_expressions(series: &[Series]) -> String {
+    distinct_joined(series.iter().map(|s| s.path_expression.as_str()))
+}
+
+/// The distinct texts, in first-seen order, joined by commas.
+pub(crate) fn distinct_joined<'a>(texts: impl Iterator<Item = &'a str>) -> String {
     let mut seen: Vec<&str> = Vec::new();
-    for s in series {
-        if !seen.contains(&s.path_expression.as_str()) {
-            seen.push(&s.path_expression);
+    for t in texts {
+        if seen.last() != Some(&t) && !seen.contains(&t) {
+            seen.push(t);
         }
     }
     seen.join(",")
+}
+
+/// Functions whose series arguments may arrive unread ([`Value::Lazy`]): they fold series
+/// one at a time, or pass them on unread. Every other function gets its series read.
+pub(crate) fn takes_unread(name: &str) -> bool {
+    matches!(
+        name,
+        "sumSeries"
+            | "sum"
+            | "averageSeries"
+            | "avg"
+            | "minSeries"
+            | "maxSeries"
+            | "multiplySeries"
+            | "rangeOfSeries"
+            | "countSeries"
+            | "aggregate"
+            | "group"
+            | "groupByNode"
+            | "groupByNodes"
+            | "groupByTags"
+    )
 }
 
 /// graphite-web's `xff(nonNull, total, xFilesFactor)`.

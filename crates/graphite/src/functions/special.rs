@@ -226,7 +226,8 @@ fn random_walk(e: &mut Eval<'_>, _: &Call, b: &mut Bound) -> Result<Value> {
 fn series_by_tag(e: &mut Eval<'_>, _: &Call, b: &mut Bound) -> Result<Value> {
     let texts: Vec<String> = b.rest().iter().map(Value::py_str).collect();
     let quoted: Vec<String> = texts.iter().map(|t| format!("'{t}'")).collect();
-    e.tagged(&texts, &format!("seriesByTag({})", quoted.join(",")))
+    let found = e.tagged(&texts, &format!("seriesByTag({})", quoted.join(",")))?;
+    e.force(found)
 }
 
 fn events(e: &mut Eval<'_>, _: &Call, b: &mut Bound) -> Result<Value> {

@@ -1166,13 +1166,13 @@ fn time_slice(e: &mut Eval<'_>, _: &Call, b: &mut Bound) -> Result<Value> {
 mod tests {
     use std::sync::Mutex;
 
-    use crate::eval::{Eval, Fetched, Request, Source};
+    use crate::eval::{Eval, FetchAll, Fetched, Fetching, Request};
     use crate::tagexpr::TagExpr;
 
     /// Records the ranges it is asked for and answers one flat series.
     struct Recorder(Mutex<Vec<(i64, i64)>>);
 
-    impl Source for Recorder {
+    impl FetchAll for Recorder {
         fn fetch(&self, _: &str, from: i64, until: i64) -> Result<Vec<Fetched>, String> {
             self.0
                 .lock()
@@ -1204,19 +1204,20 @@ mod tests {
             now: july,
             tz: crate::attime::time_zone(Some("Europe/Paris")),
             templates: Vec::new(),
-            max_points: 1_000_000,
+            max_bytes: 8_000_000,
+            pool: None,
             xff: None,
         };
-        let source = Recorder(Mutex::new(Vec::new()));
+        let source = Fetching::new(Recorder(Mutex::new(Vec::new())));
         let shift = 26 * 7 * 86_400;
         for (target, extra) in [
             ("timeShift(a.b,'26w')", 0),
             ("timeShift(a.b,'26w',true,true)", 3600),
         ] {
-            source.0.lock().unwrap().clear();
+            source.inner().0.lock().unwrap().clear();
             let out = Eval::new(&source, &request).target(target).unwrap();
             assert_eq!(out.len(), 1);
-            let asked = source.0.lock().unwrap().clone();
+            let asked = source.inner().0.lock().unwrap().clone();
             assert_eq!(
                 asked.last(),
                 Some(&(july - 3600 - shift + extra, july - shift + extra)),
