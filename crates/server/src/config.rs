@@ -45,6 +45,7 @@ pub struct Config {
     pub logs: LogsConfig,
     pub events: EventsConfig,
     pub issues: IssuesConfig,
+    pub query: QueryConfig,
     pub tsdb: TsdbConfig,
     pub ui: UiConfig,
 }
@@ -63,6 +64,7 @@ impl Default for Config {
             logs: LogsConfig::default(),
             events: EventsConfig::default(),
             issues: IssuesConfig::default(),
+            query: QueryConfig::default(),
             statsd: StatsdConfig::default(),
             tsdb: TsdbConfig::default(),
             ui: UiConfig::default(),
@@ -134,6 +136,27 @@ impl Default for HttpConfig {
             request_timeout: HumanDuration::from_secs(30),
             header_read_timeout: HumanDuration::from_secs(10),
             max_connections: 1024,
+        }
+    }
+}
+
+/// Memory for queries (Graphite renders, event searches and aggregations): each is charged
+/// for what it will hold before it reads, and past a budget it is answered with an error.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct QueryConfig {
+    /// The most one query may hold; past it the query is refused (400), as too large.
+    pub memory_per_query: ByteSize,
+    /// What all queries in flight may hold together; past it a query is refused (503) until
+    /// others finish.
+    pub memory_total: ByteSize,
+}
+
+impl Default for QueryConfig {
+    fn default() -> Self {
+        QueryConfig {
+            memory_per_query: ByteSize::mib(256),
+            memory_total: ByteSize::mib(1024),
         }
     }
 }
@@ -276,6 +299,15 @@ impl Config {
             && !(url.starts_with("http://") || url.starts_with("https://"))
         {
             return invalid("http.public_url", "must start with http:// or https://");
+        }
+        if self.query.memory_per_query < ByteSize::mib(1) {
+            return invalid("query.memory_per_query", "must be at least 1MiB");
+        }
+        if self.query.memory_total < self.query.memory_per_query {
+            return invalid(
+                "query.memory_total",
+                "must be at least query.memory_per_query",
+            );
         }
         if self.maintenance_interval.get().is_zero() {
             return invalid("maintenance_interval", "must be greater than zero");

@@ -9,7 +9,7 @@
 
 use std::time::Instant;
 
-use graphite::eval::{Fetched, Source};
+use graphite::eval::{Planned, Source, SourceError, SourceErrorKind};
 use graphite::series::tags_of;
 use graphite::tagexpr::{Op, TagExpr};
 use tsdb::Tsdb;
@@ -20,6 +20,16 @@ use tsdb::index::{SeriesId, SeriesIndex};
 pub struct TsdbSource {
     tsdb: Tsdb,
     deadline: Option<Instant>,
+}
+
+/// A store error as the Graphite engine sees it: shut down is "unavailable", anything else a
+/// failure of the store.
+fn store_error(name: &str, e: &tsdb::Error) -> SourceError {
+    let kind = match e {
+        tsdb::Error::Closed => SourceErrorKind::Unavailable,
+        _ => SourceErrorKind::Failed,
+    };
+    SourceError::new(kind, format!("reading `{name}`: {e}"))
 }
 
 impl TsdbSource {
@@ -37,80 +47,29 @@ impl TsdbSource {
         self
     }
 
-    fn read(
-        &self,
-        ids: Vec<(SeriesId, String)>,
-        from: i64,
-        until: i64,
-    ) -> Result<Vec<Fetched>, String> {
-        // Decoding dominates a wide render, so large fetches are split across the cores; the
-        // store's locks are read locks, and the order of `ids` is kept.
-        let threads = std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .min(8);
-        if threads <= 1 || ids.len() < 64 {
-            return self.read_serial(ids, from, until);
-        }
-        let per = ids.len().div_ceil(threads);
-        let mut parts: Vec<Vec<(SeriesId, String)>> = Vec::new();
-        let mut ids = ids.into_iter().peekable();
-        while ids.peek().is_some() {
-            parts.push(ids.by_ref().take(per).collect());
-        }
-        let results: Vec<Result<Vec<Fetched>, String>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = parts
-                .into_iter()
-                .map(|part| scope.spawn(move || self.read_serial(part, from, until)))
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| {
-                    h.join()
-                        .unwrap_or_else(|_| Err("a read thread failed".into()))
-                })
-                .collect()
-        });
-        let mut out = Vec::new();
-        for r in results {
-            out.extend(r?);
-        }
-        Ok(out)
-    }
-
-    fn read_serial(
-        &self,
-        ids: Vec<(SeriesId, String)>,
-        from: i64,
-        until: i64,
-    ) -> Result<Vec<Fetched>, String> {
-        let mut out = Vec::with_capacity(ids.len());
-        for (id, name) in ids {
-            if self.deadline.is_some_and(|d| Instant::now() > d) {
-                return Err(
-                    "the request ran out of time reading series; narrow the targets or the range"
-                        .into(),
-                );
-            }
-            let fetched = self
-                .tsdb
-                .fetch_id_nan(id, from, until)
-                .map_err(|e| format!("reading `{name}`: {e}"))?;
-            if let Some(f) = fetched {
-                out.push(Fetched {
+    /// Where each found series would be read, in the order given.
+    fn plan(&self, ids: Vec<(SeriesId, String)>, from: i64, until: i64) -> Vec<Planned> {
+        let just_ids: Vec<SeriesId> = ids.iter().map(|(id, _)| *id).collect();
+        let windows = self.tsdb.plan_reads(&just_ids, from, until);
+        ids.into_iter()
+            .zip(windows)
+            .filter_map(|((id, name), w)| {
+                let w = w?;
+                Some(Planned {
                     name,
-                    start: f.start,
-                    end: f.end,
-                    step: f.step,
-                    values: f.values,
-                });
-            }
-        }
-        Ok(out)
+                    key: u64::from(id),
+                    tier: u32::try_from(w.tier).unwrap_or(u32::MAX),
+                    start: w.start,
+                    end: w.end,
+                    step: w.step,
+                })
+            })
+            .collect()
     }
 }
 
 impl Source for TsdbSource {
-    fn fetch(&self, pattern: &str, from: i64, until: i64) -> Result<Vec<Fetched>, String> {
+    fn find(&self, pattern: &str, from: i64, until: i64) -> Result<Vec<Planned>, SourceError> {
         // A tagged series named outright (`disk.used;dc=east;server=web1`): that one series,
         // as graphite-web finds it, by its exact name (tags in another order find nothing there
         // either).
@@ -120,10 +79,14 @@ impl Source for TsdbSource {
                 .map(|id| (id, pattern.to_owned()))
                 .into_iter()
                 .collect();
-            return self.read(ids, from, until);
+            return Ok(self.plan(ids, from, until));
         }
-        let compiled =
-            PathPattern::parse(pattern).map_err(|e| format!("invalid path `{pattern}`: {e}"))?;
+        let compiled = PathPattern::parse(pattern).map_err(|e| {
+            SourceError::new(
+                SourceErrorKind::Invalid,
+                format!("invalid path `{pattern}`: {e}"),
+            )
+        })?;
         let ids: Vec<(SeriesId, String)> = self
             .tsdb
             .index()
@@ -131,20 +94,39 @@ impl Source for TsdbSource {
             .into_iter()
             .map(|(id, name)| (id, name.to_string()))
             .collect();
-        self.read(ids, from, until)
+        Ok(self.plan(ids, from, until))
     }
 
-    fn fetch_tagged(
+    fn find_tagged(
         &self,
         exprs: &[TagExpr],
         from: i64,
         until: i64,
-    ) -> Result<Vec<Fetched>, String> {
+    ) -> Result<Vec<Planned>, SourceError> {
         let ids = {
             let index = self.tsdb.index();
             find_tagged(&index, exprs)
         };
-        self.read(ids, from, until)
+        Ok(self.plan(ids, from, until))
+    }
+
+    fn read(&self, planned: &Planned) -> Result<Vec<f64>, SourceError> {
+        if self.deadline.is_some_and(|d| Instant::now() > d) {
+            return Err(SourceError::new(
+                SourceErrorKind::Deadline,
+                "the request ran out of time reading series; narrow the targets or the range",
+            ));
+        }
+        let id: SeriesId = u32::try_from(planned.key).unwrap_or(u32::MAX);
+        let window = tsdb::ReadWindow {
+            tier: planned.tier as usize,
+            start: planned.start,
+            end: planned.end,
+            step: planned.step,
+        };
+        self.tsdb
+            .read_window(id, &window)
+            .map_err(|e| store_error(&planned.name, &e))
     }
 }
 

@@ -27,7 +27,9 @@ pub mod graphite_source;
 pub mod http;
 pub mod ingest;
 mod listeners;
+pub mod pipeline;
 pub mod projects;
+pub mod read;
 mod selfmon;
 pub mod telemetry;
 #[cfg(feature = "testkit")]
@@ -55,7 +57,8 @@ use auth::Auth;
 use db::ControlDb;
 use ingest::carbon::{self, CarbonContext};
 use ingest::statsd::{self as statsd_listener, Statsd};
-use ingest::{MetricSink, tcp, udp};
+use ingest::{tcp, udp};
+use pipeline::{ErrorSink, EventSink, MetricSink};
 use telemetry::Telemetry;
 
 /// A running node.
@@ -115,7 +118,7 @@ pub async fn start(
         dashboards::Library::load(config.ui.dashboards_dir.as_deref())
             .map_err(|e| Error::Dashboards(e.to_string()))?,
     );
-    let (sink, writer) = ingest::start_writer(tsdb.clone());
+    let (sink, writer) = pipeline::start_writer(tsdb.clone(), clock.now().as_nanos());
 
     let telemetry = Arc::new(Telemetry::default());
     let ready = Arc::new(AtomicBool::new(false));
@@ -140,19 +143,20 @@ pub async fn start(
         tokio::spawn(Arc::clone(&disk).run(shutdown.clone())),
     ));
     let http_stats = telemetry.listener(ListenerKind::Http.name());
-    let tail = tail_channel(&events)?;
+    let (event_sink, commit_task) = EventSink::start(Arc::clone(&events), shutdown.clone())
+        .map_err(|e| Error::Store(e.to_string()))?;
+    node.tasks.push(("events-commit", commit_task));
     let ingest_gate = Arc::new(http::gate::IngestGate::new(
         config.http.max_inflight_ingest,
         Arc::clone(&disk),
     ));
-    let (sentry_writer, sentry_writer_task) = http::sentry::EventWriter::start(Arc::clone(&issues));
-    node.tasks.push(("sentry-writer", sentry_writer_task));
-    let (sentry_copies, copies_task) = http::sentry::start_copies(Arc::clone(&events));
+    let (error_sink, [writer_task, copies_task]) =
+        ErrorSink::start(Arc::clone(&issues), event_sink.clone());
+    node.tasks.push(("sentry-writer", writer_task));
     node.tasks.push(("sentry-copies", copies_task));
     node.start_carbon(&listeners)?;
-    node.start_logs(&listeners, &events)?;
+    node.start_logs(&listeners, &event_sink)?;
     let statsd = node.start_statsd(&listeners)?;
-    let refresh = ingest::refresh::Refresh::new();
     let state = http::AppState {
         config: Arc::new(config.clone()),
         clock: clock.clone(),
@@ -162,17 +166,18 @@ pub async fn start(
         responses: Arc::default(),
         ready: Arc::clone(&ready),
         started: Instant::now(),
-        tsdb: tsdb.clone(),
+        metrics: read::MetricsReader::new(tsdb.clone()),
+        events: read::EventsReader::new(Arc::clone(&events), config.query.memory_per_query.get()),
+        issues: read::IssuesReader::new(Arc::clone(&issues)),
+        sinks: pipeline::Sinks {
+            metrics: node.sink.clone(),
+            events: event_sink,
+            errors: error_sink,
+        },
         db: db.clone(),
-        sink: node.sink.clone(),
-        issues: Arc::clone(&issues),
         sentry: Arc::new(http::sentry::SentryCounters::new(&telemetry)),
-        sentry_writer,
-        sentry_copies,
-        events: Arc::clone(&events),
-        refresh: Arc::clone(&refresh),
-        tail,
         ingest_gate: Arc::clone(&ingest_gate),
+        query_memory: model::budget::MemoryPool::new(config.query.memory_total.get()),
         dashboards,
         shutdown: shutdown.clone(),
     };
@@ -207,14 +212,6 @@ pub async fn start(
     };
     node.tasks
         .push(("selfmon", tokio::spawn(monitor.run(shutdown.clone()))));
-    node.tasks.push((
-        "events-commit",
-        tokio::spawn(commit_events(
-            Arc::clone(&events),
-            refresh,
-            shutdown.clone(),
-        )),
-    ));
     let connection_limits = http::ConnectionLimits::of(&state.config);
     let router = http::router(state);
     let token = shutdown.clone();
@@ -268,27 +265,6 @@ async fn open_tsdb(config: &Config, data_dir: &DataDir, clock: SharedClock) -> R
         .map_err(|e| Error::Store(e.to_string()))
 }
 
-/// How many events a slow tail may fall behind before it is told it skipped some.
-const TAIL_BUFFER: usize = 4096;
-
-/// The channel live tails listen on, fed by the store with every accepted batch.
-fn tail_channel(
-    events: &events::EventStore,
-) -> Result<tokio::sync::broadcast::Sender<Arc<model::LogEvent>>> {
-    let (sender, _) = tokio::sync::broadcast::channel(TAIL_BUFFER);
-    let feed = sender.clone();
-    events
-        .on_added(Box::new(move |batch| {
-            if feed.receiver_count() > 0 {
-                for event in batch {
-                    let _ = feed.send(Arc::new((*event).clone()));
-                }
-            }
-        }))
-        .map_err(|e| Error::Store(e.to_string()))?;
-    Ok(sender)
-}
-
 async fn open_issues(data_dir: &DataDir) -> Result<Arc<issues::IssueStore>> {
     let path = data_dir.path().join("issues.db");
     tokio::task::spawn_blocking(move || issues::IssueStore::open(&path))
@@ -309,46 +285,6 @@ async fn open_events(config: &Config, data_dir: &DataDir) -> Result<Arc<events::
         .map_err(|e| Error::Task(e.to_string()))?
         .map(Arc::new)
         .map_err(|e| Error::Store(e.to_string()))
-}
-
-/// More events than this pending at a tick is a bulk load, committed every
-/// [`EVENTS_BULK_COMMIT_INTERVAL`] rather than every tick.
-const EVENTS_BURST: u64 = 20_000;
-const EVENTS_BULK_COMMIT_INTERVAL: Duration = Duration::from_secs(5);
-
-/// How often added events become searchable (they are durable in the WAL before that).
-const EVENTS_COMMIT_INTERVAL: Duration = Duration::from_secs(1);
-
-/// Commits the event store on a timer until shutdown, sooner when a request waits to read
-/// what it wrote (`refresh`).
-async fn commit_events(
-    store: Arc<events::EventStore>,
-    refresh: Arc<ingest::refresh::Refresh>,
-    shutdown: CancellationToken,
-) {
-    let mut ticks = tokio::time::interval(EVENTS_COMMIT_INTERVAL);
-    let mut last = tokio::time::Instant::now();
-    loop {
-        let urgent = tokio::select! {
-            _ = ticks.tick() => refresh.take_soon(),
-            () = refresh.wanted_now() => true,
-            () = shutdown.cancelled() => return,
-        };
-        // A trickle is searchable within a second; a bulk load commits every few seconds, so
-        // it makes fewer, larger segments (each commit is a segment that merges later).
-        let pending = store.pending().unwrap_or(0);
-        let bulk = pending >= EVENTS_BURST && last.elapsed() < EVENTS_BULK_COMMIT_INTERVAL;
-        if !urgent && (pending == 0 || bulk) {
-            continue;
-        }
-        last = tokio::time::Instant::now();
-        let committing = Arc::clone(&store);
-        match tokio::task::spawn_blocking(move || committing.commit()).await {
-            Ok(Ok(())) => refresh.committed(store.visible_batches()),
-            Ok(Err(e)) => tracing::error!(error = %e, "could not commit the event store"),
-            Err(e) => tracing::error!(error = %e, "event store commit failed"),
-        }
-    }
 }
 
 /// The retentions, applied at start and every `maintenance_interval` until shutdown: the
@@ -465,13 +401,9 @@ impl Node<'_> {
         }
     }
 
-    fn logs_context(
-        &self,
-        kind: ListenerKind,
-        store: &Arc<events::EventStore>,
-    ) -> ingest::logs::LogsContext {
+    fn logs_context(&self, kind: ListenerKind, sink: &EventSink) -> ingest::logs::LogsContext {
         ingest::logs::LogsContext {
-            store: Arc::clone(store),
+            sink: sink.clone(),
             clock: self.clock.clone(),
             stats: self.telemetry.listener(kind.name()),
             max_record: self.config.logs.max_record_size.as_usize(),
@@ -483,7 +415,7 @@ impl Node<'_> {
         }
     }
 
-    fn start_logs(&mut self, listeners: &Listeners, store: &Arc<events::EventStore>) -> Result<()> {
+    fn start_logs(&mut self, listeners: &Listeners, sink: &EventSink) -> Result<()> {
         let c = &self.config.logs;
         let tcp = [
             (ListenerKind::SyslogTcp, &listeners.syslog_tcp),
@@ -491,7 +423,7 @@ impl Node<'_> {
         ];
         for (kind, listener) in tcp {
             let Some(l) = listener else { continue };
-            let ctx = self.logs_context(kind, store);
+            let ctx = self.logs_context(kind, sink);
             let stats = Arc::clone(&ctx.stats);
             if kind == ListenerKind::SyslogTcp {
                 let handle = move |s, p| ingest::logs::syslog_connection(s, p, ctx.clone());
@@ -502,7 +434,7 @@ impl Node<'_> {
             }
         }
         if let Some(socket) = &listeners.syslog_udp {
-            let ctx = self.logs_context(ListenerKind::SyslogUdp, store);
+            let ctx = self.logs_context(ListenerKind::SyslogUdp, sink);
             let mut log = None;
             let stats = Arc::clone(&ctx.stats);
             let thread = udp::spawn(

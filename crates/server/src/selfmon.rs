@@ -37,8 +37,8 @@ pub(crate) struct SelfMonitor {
 /// WAL, and the SQLite databases of issues and of the control plane (with their WAL files).
 /// It reads the file system: call it off the async workers.
 pub(crate) fn disk_usage(
-    tsdb: &Tsdb,
-    events: &events::EventStore,
+    tsdb_bytes: u64,
+    events_bytes: u64,
     data_dir: &std::path::Path,
 ) -> [(&'static str, u64); 4] {
     let sqlite = |name: &str| -> u64 {
@@ -50,8 +50,8 @@ pub(crate) fn disk_usage(
             .sum()
     };
     [
-        ("tsdb", tsdb.usage().disk_bytes),
-        ("events", events.disk_bytes()),
+        ("tsdb", tsdb_bytes),
+        ("events", events_bytes),
         ("issues", sqlite("issues.db")),
         ("control", sqlite("control.db")),
     ]
@@ -131,10 +131,15 @@ impl SelfMonitor {
                 () = shutdown.cancelled() => return,
             }
             let me = self.clone();
-            let disk =
-                tokio::task::spawn_blocking(move || disk_usage(&me.tsdb, &me.events, &me.data_dir))
-                    .await
-                    .unwrap_or_default();
+            let disk = tokio::task::spawn_blocking(move || {
+                disk_usage(
+                    me.tsdb.usage().disk_bytes,
+                    me.events.disk_bytes(),
+                    &me.data_dir,
+                )
+            })
+            .await
+            .unwrap_or_default();
             let batch = self.batch(self.clock.now().as_secs(), &disk);
             if self.sink.send(batch, &origin).await.is_err() {
                 return;

@@ -45,6 +45,11 @@ pub(crate) struct CarbonArgs {
     /// Prefix of every series name.
     #[arg(long, default_value = "bench")]
     prefix: String,
+    /// Generate the lines while sending, a few MB at a time, instead of all of them first:
+    /// for loads bigger than memory (100k series of a day at 10 s is 30 GB of text). The
+    /// generator then shares the CPU with the server.
+    #[arg(long)]
+    stream: bool,
 }
 
 #[derive(Debug, Args)]
@@ -91,9 +96,77 @@ fn value(s: usize, i: usize, out: &mut String) {
     .unwrap_or(());
 }
 
+/// Appends the lines of points `points` of the series `series` (every `step`th from `first`).
+fn carbon_lines(
+    names: &[String],
+    first: usize,
+    step: usize,
+    points: std::ops::Range<usize>,
+    start: i64,
+    buf: &mut String,
+) {
+    for i in points {
+        for s in (first..names.len()).step_by(step) {
+            buf.push_str(&names[s]);
+            buf.push(' ');
+            value(s, i, buf);
+            let _ = writeln!(buf, " {}", start + (i as i64) * 10);
+        }
+    }
+}
+
+/// [`carbon`] generating as it sends, one connection per thread.
+fn carbon_streamed(args: &CarbonArgs, start: i64, names: Vec<String>) -> anyhow::Result<String> {
+    let connections = args.connections.max(1);
+    let names = std::sync::Arc::new(names);
+    let sending = Instant::now();
+    let mut threads = Vec::new();
+    for c in 0..connections {
+        let (addr, names, points) = (args.addr, std::sync::Arc::clone(&names), args.points);
+        threads.push(std::thread::spawn(move || -> anyhow::Result<usize> {
+            let mut stream =
+                TcpStream::connect(addr).with_context(|| format!("cannot connect to {addr}"))?;
+            let per_chunk = (100_000 / (names.len() / connections).max(1)).max(1);
+            let mut buf = String::new();
+            let mut bytes = 0;
+            let mut i = 0;
+            while i < points {
+                buf.clear();
+                let end = (i + per_chunk).min(points);
+                carbon_lines(&names, c, connections, i..end, start, &mut buf);
+                stream
+                    .write_all(buf.as_bytes())
+                    .context("the server closed the connection")?;
+                bytes += buf.len();
+                i = end;
+            }
+            stream.shutdown(std::net::Shutdown::Write).ok();
+            Ok(bytes)
+        }));
+    }
+    let mut bytes = 0;
+    for t in threads {
+        bytes += t
+            .join()
+            .map_err(|_| anyhow::anyhow!("a sender thread panicked"))??;
+    }
+    let send_seconds = sending.elapsed().as_secs_f64();
+    Ok(format!(
+        "{{\"points\": {}, \"series\": {}, \"bytes\": {bytes}, \"generate_seconds\": 0, \"send_seconds\": {send_seconds:.3}}}",
+        names.len() * args.points,
+        names.len()
+    ))
+}
+
 fn carbon(args: &CarbonArgs) -> anyhow::Result<String> {
     let now = model::Clock::now(&model::SystemClock).as_secs();
     let start = now - now % 10 - (args.points as i64) * 10;
+    if args.stream {
+        let names = (0..args.series)
+            .map(|s| series_name(&args.prefix, s))
+            .collect();
+        return carbon_streamed(args, start, names);
+    }
     let connections = args.connections.max(1);
     let generated = Instant::now();
     let mut buffers: Vec<String> =
@@ -101,14 +174,8 @@ fn carbon(args: &CarbonArgs) -> anyhow::Result<String> {
     let names: Vec<String> = (0..args.series)
         .map(|s| series_name(&args.prefix, s))
         .collect();
-    for i in 0..args.points {
-        for (s, name) in names.iter().enumerate() {
-            let buf = &mut buffers[s % connections];
-            buf.push_str(name);
-            buf.push(' ');
-            value(s, i, buf);
-            let _ = writeln!(buf, " {}", start + (i as i64) * 10);
-        }
+    for (c, buf) in buffers.iter_mut().enumerate() {
+        carbon_lines(&names, c, connections, 0..args.points, start, buf);
     }
     let bytes: usize = buffers.iter().map(String::len).sum();
     let generate_seconds = generated.elapsed().as_secs_f64();

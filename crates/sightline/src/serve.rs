@@ -33,7 +33,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
         // Store calls queue for a few threads rather than each start one (tokio's default
         // allows 512): a burst of requests would otherwise cost a thread, its stack and its
         // allocator heap apiece, while they wait on the same SQLite connection.
-        .max_blocking_threads(64)
+        .max_blocking_threads(16)
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(serve(config))

@@ -23,7 +23,7 @@ use serde_json::{Map, Value, json};
 use super::AppState;
 use super::error::ApiError;
 use super::extract::IngestKey;
-use crate::ingest::refresh::RefreshMode;
+use crate::pipeline::refresh::RefreshMode;
 
 /// The Elasticsearch version reported: a recent 8.x, which every current shipper accepts.
 const ES_VERSION: &str = "8.19.3";
@@ -319,30 +319,17 @@ async fn bulk(
             }
         }
     }
-    let store = std::sync::Arc::clone(&state.events);
-    let batch = events;
-    let stored = tokio::task::spawn_blocking(move || {
-        store
-            .add(batch)
-            .map(|refused| (refused, store.added_batches()))
-    })
-    .await;
+    let stored = state.sinks.events.add(events).await;
     drop(received); // stored: its share of the ingest budget goes back
     let refused = match stored {
-        Ok(Ok((refused, seq))) => {
-            state.refresh.wait(seq, refresh).await;
-            refused
-        }
-        Ok(Err(e)) => {
-            return es(
-                StatusCode::SERVICE_UNAVAILABLE,
-                json!({"error": {"type": "store_exception", "reason": e.to_string()}, "status": 503}),
-            );
+        Ok(stored) => {
+            state.sinks.events.searchable(&stored, refresh).await;
+            stored.refused
         }
         Err(e) => {
             return es(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                json!({"error": {"type": "internal", "reason": e.to_string()}, "status": 500}),
+                StatusCode::SERVICE_UNAVAILABLE,
+                json!({"error": {"type": "store_exception", "reason": e.to_string()}, "status": 503}),
             );
         }
     };

@@ -6,7 +6,7 @@
 //!   refused lines with why; the good lines of a request are stored whatever the bad ones hold.
 //!   The answer comes after the events are fsynced to the store's WAL; they become searchable
 //!   within its commit interval (a second), or before the answer with `?refresh=wait_for`
-//!   (`crate::ingest::refresh`). An event over `logs.max_record_size` is cut down
+//!   (`crate::pipeline::refresh`). An event over `logs.max_record_size` is cut down
 //!   and marked `_truncated` (see `model::LogEvent::truncate`).
 //! - `GET /api/v1/events/search?q=&from=&until=&limit=&sort=&cursor=`: newest first (or
 //!   `sort=asc`), with the total count, highlights, and a `next_cursor` to page on. A query
@@ -21,7 +21,6 @@
 //! Graphite's `from=` takes (`super::time`).
 
 use std::convert::Infallible;
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
@@ -42,7 +41,7 @@ use super::error::ApiError;
 use super::extract::IngestKey;
 use super::params::ApiQuery;
 use crate::auth::Principal;
-use crate::ingest::refresh::RefreshMode;
+use crate::pipeline::refresh::RefreshMode;
 
 /// The most refused lines an ingest answer lists.
 const MAX_ERRORS_LISTED: usize = 100;
@@ -92,19 +91,16 @@ async fn ingest(
         }
         index += 1;
     });
-    let store = Arc::clone(&state.events);
     let (positions, events): (Vec<usize>, Vec<LogEvent>) = good.into_iter().unzip();
-    let (refused, batch) = tokio::task::spawn_blocking(move || {
-        store
-            .add(events)
-            .map(|refused| (refused, store.added_batches()))
-    })
-    .await
-    .map_err(|e| ApiError::internal(&e))?
-    .map_err(|e| ApiError::internal(&e))?;
+    let stored = state
+        .sinks
+        .events
+        .add(events)
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
     drop(received); // stored: its share of the ingest budget goes back
-    let searchable = state.refresh.wait(batch, refresh).await;
-    for (i, why) in refused {
+    let searchable = state.sinks.events.searchable(&stored, refresh).await;
+    for (i, why) in stored.refused {
         errors.push((positions[i], why));
     }
     errors.sort_by_key(|(i, _)| *i);
@@ -256,7 +252,7 @@ async fn search(
         ascending,
         cursor_ns: skip_at.map(|(ts, _)| ts),
     };
-    let store = Arc::clone(&state.events);
+    let store = state.events.clone();
     let result = tokio::task::spawn_blocking(move || store.search(&search))
         .await
         .map_err(|e| ApiError::internal(&e))?
@@ -373,7 +369,7 @@ async fn aggregate_route(
         .map(|m| m.field.is_some().then(|| m.to_string()))
         .collect();
     let group_by = agg.group_by.clone();
-    let store = Arc::clone(&state.events);
+    let store = state.events.clone();
     let result = tokio::task::spawn_blocking(move || store.aggregate(&agg))
         .await
         .map_err(|e| ApiError::internal(&e))?
@@ -452,7 +448,7 @@ async fn tail(
             e.position,
         )
     })?;
-    let mut receiver = state.tail.subscribe();
+    let mut receiver = state.sinks.events.subscribe();
     let (mut sender, body) = Channel::<Bytes, Infallible>::new(64);
     let shutdown = state.shutdown.clone();
     tokio::spawn(async move {

@@ -15,7 +15,11 @@
 //! Parameters come from the query string and a form body together, as Django's merged
 //! `QueryDict`: a single-valued lookup takes the last value (the body's), a list takes all.
 //! Every endpoint needs a session or an API token (bearer, or basic auth with the token as the
-//! password). Errors are graphite-web's: a 400 with a plain-text message.
+//! password). Errors are graphite-web's plain text: a 400 for the client's mistakes (a query
+//! past its memory budget included), 503 when the store or the shared query memory is busy,
+//! 500 when the store fails, 504 past the request's deadline.
+
+use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -32,10 +36,6 @@ use tsdb::glob::PathPattern;
 
 use super::AppState;
 use crate::auth::Principal;
-use crate::graphite_source::{TsdbSource, find_tagged};
-
-/// The most points one render may read (about 160 MB of values).
-const MAX_POINTS: usize = 20_000_000;
 
 /// What `/version` answers: the graphite-web release whose API this follows, high enough for
 /// Grafana to enable tags and `/functions`.
@@ -249,7 +249,8 @@ async fn render_view(State(state): State<AppState>, _: Principal, params: Params
         now,
         tz: tz.clone(),
         templates,
-        max_points: MAX_POINTS,
+        max_bytes: state.config.query.memory_per_query.get(),
+        pool: Some(Arc::clone(&state.query_memory)),
         xff: params.get("xFilesFactor").and_then(|v| v.parse().ok()),
     };
     let max_data_points = params
@@ -265,12 +266,10 @@ async fn render_view(State(state): State<AppState>, _: Principal, params: Params
         pretty: params.flag("pretty"),
     };
     let deadline = std::time::Instant::now() + state.config.http.request_timeout.get();
-    let source = TsdbSource::new(state.tsdb.clone()).with_deadline(deadline);
+    let source = state.metrics.source(deadline);
     let evaluated = tokio::task::spawn_blocking(move || {
-        let mut series = eval::evaluate(&source, &request, &targets).map_err(|e| {
-            let quoted: Vec<String> = targets.iter().map(|t| format!("\"{t}\"")).collect();
-            format!("Invalid parameters ({e}); targets: {}", quoted.join(", "))
-        })?;
+        let mut series =
+            eval::evaluate(&source, &request, &targets).map_err(|e| render_error(&e, &targets))?;
         let body = match format.as_str() {
             "json" => {
                 if let Some(max) = options.max_data_points {
@@ -286,10 +285,11 @@ async fn render_view(State(state): State<AppState>, _: Principal, params: Params
                 render::raw(&series).into_bytes()
             }
             "svg" => graphite::chart::svg(&series, &graph).into_bytes(),
-            "png" => graphite::chart::png(&graphite::chart::svg(&series, &graph))?,
+            "png" => graphite::chart::png(&graphite::chart::svg(&series, &graph))
+                .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e))?,
             _ => unreachable!("the format was checked above"),
         };
-        Ok::<_, String>((format, body))
+        Ok::<_, (StatusCode, String)>((format, body))
     })
     .await;
     match evaluated {
@@ -303,8 +303,42 @@ async fn render_view(State(state): State<AppState>, _: Principal, params: Params
             "png" => ([(header::CONTENT_TYPE, "image/png")], body).into_response(),
             _ => ([(header::CONTENT_TYPE, "text/plain")], body).into_response(),
         },
-        Ok(Err(message)) => bad(message),
+        Ok(Err((StatusCode::BAD_REQUEST, message))) => bad(message),
+        Ok(Err((status, message))) => {
+            let mut response = (
+                status,
+                [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+                message,
+            )
+                .into_response();
+            if status == StatusCode::SERVICE_UNAVAILABLE {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            response
+        }
         Err(e) => super::error::ApiError::internal(&e).into_response(),
+    }
+}
+
+/// An evaluation error as graphite-web answers it: the client's mistakes (and a query too big
+/// for its memory budget) are 400 "Invalid parameters"; a busy or unavailable store 503, a
+/// failed one 500, and a deadline 504, each with the message as text.
+fn render_error(e: &eval::Error, targets: &[String]) -> (StatusCode, String) {
+    match e.kind {
+        eval::ErrorKind::Input | eval::ErrorKind::TooLarge => {
+            let quoted: Vec<String> = targets.iter().map(|t| format!("\"{t}\"")).collect();
+            (
+                StatusCode::BAD_REQUEST,
+                format!("Invalid parameters ({e}); targets: {}", quoted.join(", ")),
+            )
+        }
+        eval::ErrorKind::Busy | eval::ErrorKind::Unavailable => {
+            (StatusCode::SERVICE_UNAVAILABLE, e.message.clone())
+        }
+        eval::ErrorKind::Failed => (StatusCode::INTERNAL_SERVER_ERROR, e.message.clone()),
+        eval::ErrorKind::Deadline => (StatusCode::GATEWAY_TIMEOUT, e.message.clone()),
     }
 }
 
@@ -337,7 +371,7 @@ async fn find_view(State(state): State<AppState>, _: Principal, params: Params) 
         Ok(p) => p,
         Err(e) => return bad(format!("invalid query `{query}`: {e}")),
     };
-    let mut nodes = state.tsdb.index().find(&pattern);
+    let mut nodes = state.metrics.find(&pattern);
     if leaves_only {
         nodes.retain(|n| n.leaf.is_some());
     }
@@ -435,8 +469,7 @@ async fn expand_view(State(state): State<AppState>, _: Principal, params: Params
             Err(e) => return bad(format!("invalid query `{query}`: {e}")),
         };
         let mut paths: Vec<String> = state
-            .tsdb
-            .index()
+            .metrics
             .find(&pattern)
             .into_iter()
             .filter(|n| n.leaf.is_some() || !leaves_only)
@@ -456,12 +489,7 @@ async fn expand_view(State(state): State<AppState>, _: Principal, params: Params
 }
 
 async fn index_view(State(state): State<AppState>, _: Principal, params: Params) -> Response {
-    let mut names: Vec<String> = {
-        let index = state.tsdb.index();
-        (0..index.next_id())
-            .filter_map(|id| index.name(id).map(|n| n.to_string()))
-            .collect()
-    };
+    let mut names = state.metrics.names();
     names.sort();
     json_response(&json!(names), &params)
 }
@@ -487,7 +515,7 @@ async fn tag_list(
     params: Params,
 ) -> Result<Response, Bad> {
     let (filter, limit) = (filter_regex(&params)?, limit_of(&params, usize::MAX)?);
-    let keys = state.tsdb.index().tag_keys();
+    let keys = state.metrics.tag_keys();
     let tags: Vec<Value> = keys
         .iter()
         .filter(|k| filter.as_ref().is_none_or(|f| f.is_match(k)))
@@ -505,8 +533,7 @@ async fn tag_details(
 ) -> Result<Response, Bad> {
     let (filter, limit) = (filter_regex(&params)?, limit_of(&params, usize::MAX)?);
     let values: Vec<Value> = state
-        .tsdb
-        .index()
+        .metrics
         .tag_values(&tag)
         .into_iter()
         .filter(|(v, _)| filter.as_ref().is_none_or(|f| f.is_match(v)))
@@ -522,11 +549,7 @@ async fn tag_details(
 /// The tagged series names matching `exprs`, or the 400 for a bad expression.
 fn tagged_names(state: &AppState, exprs: &[&str]) -> Result<Vec<String>, Bad> {
     let parsed = tagexpr::parse_all(exprs).map_err(Bad)?;
-    let index = state.tsdb.index();
-    Ok(find_tagged(&index, &parsed)
-        .into_iter()
-        .map(|(_, name)| name)
-        .collect())
+    Ok(state.metrics.tagged_names(&parsed))
 }
 
 async fn find_series(
@@ -554,8 +577,7 @@ async fn auto_complete_tags(
     let exprs = params.list("expr");
     let mut tags: Vec<String> = if exprs.is_empty() {
         state
-            .tsdb
-            .index()
+            .metrics
             .tag_keys()
             .iter()
             .map(|k| k.to_string())
@@ -596,8 +618,7 @@ async fn auto_complete_values(
     let exprs = params.list("expr");
     let mut values: Vec<String> = if exprs.is_empty() {
         state
-            .tsdb
-            .index()
+            .metrics
             .tag_values(tag)
             .into_iter()
             .map(|(v, _)| v.to_string())

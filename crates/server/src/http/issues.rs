@@ -9,8 +9,6 @@
 //! - `GET /api/v1/issues/{id}/events?limit=`: its events, newest first, each as the SDK sent it
 //!   (stack trace, breadcrumbs, tags, user, request, contexts).
 
-use std::sync::Arc;
-
 use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -75,7 +73,7 @@ async fn list(
         release: q.release,
         limit: q.limit.unwrap_or(100).clamp(1, 1000),
     };
-    let store = Arc::clone(&state.issues);
+    let store = state.issues.clone();
     let hours = q.hourly.map(|h| i64::from(h.clamp(1, 168)));
     let since = state.clock.now().as_secs() - hours.unwrap_or(0) * 3600;
     let regressions = q.regressions.unwrap_or(false);
@@ -110,7 +108,7 @@ async fn detail(
     _: Principal,
     Path(id): Path<i64>,
 ) -> Result<Json<Value>, ApiError> {
-    let store = Arc::clone(&state.issues);
+    let store = state.issues.clone();
     // The last 14 days by hour: the issue page's chart.
     let since = state.clock.now().as_secs() - 14 * 86_400;
     let found = blocking(move || {
@@ -176,10 +174,10 @@ async fn change(
             )));
         }
     };
-    let store = Arc::clone(&state.issues);
     let at = state.clock.now().as_secs();
     let by = who.name;
-    match blocking(move || store.set_status(id, &change, at, &by)).await? {
+    let changed = state.sinks.errors.set_status(id, change, at, by).await;
+    match changed.map_err(|e| ApiError::internal(&e))? {
         Some(issue) => Ok(Json(json!(issue))),
         None => Err(ApiError::not_found(format!("no issue {id}"))),
     }
@@ -196,7 +194,7 @@ async fn events(
     Path(id): Path<i64>,
     ApiQuery(q): ApiQuery<EventsQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let store = Arc::clone(&state.issues);
+    let store = state.issues.clone();
     let limit = q.limit.unwrap_or(50).clamp(1, 1000);
     let (issue, stored) =
         blocking(move || Ok((store.issue(id)?, store.issue_events(id, limit)?))).await?;

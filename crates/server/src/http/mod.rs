@@ -41,7 +41,7 @@ use crate::telemetry::{ListenerStats, Telemetry};
 use error::ApiError;
 pub use middleware::ResponseStats;
 
-/// Everything a handler can reach.
+/// Everything a handler can reach: read handles and sinks, never a store itself.
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub config: Arc<Config>,
@@ -52,26 +52,20 @@ pub struct AppState {
     pub responses: Arc<ResponseStats>,
     pub ready: Arc<AtomicBool>,
     pub started: Instant,
-    pub tsdb: tsdb::Tsdb,
-    /// Into the metric store (Sentry sessions, client reports and trace metrics).
-    pub sink: crate::ingest::MetricSink,
-    /// Received Sentry events.
-    pub issues: Arc<::issues::IssueStore>,
-    /// Copies of Sentry error events on their way to the event store.
-    pub sentry_copies: tokio::sync::mpsc::Sender<model::LogEvent>,
-    /// Group commits of Sentry events.
-    pub sentry_writer: sentry::EventWriter,
+    /// Reads of the stores; every write goes through `sinks`.
+    pub metrics: crate::read::MetricsReader,
+    pub events: crate::read::EventsReader,
+    pub issues: crate::read::IssuesReader,
+    /// The way into each store.
+    pub sinks: crate::pipeline::Sinks,
     /// What the Sentry endpoints count.
     pub sentry: Arc<sentry::SentryCounters>,
     /// The control database (users, tokens, projects).
     pub db: crate::db::ControlDb,
-    pub events: Arc<::events::EventStore>,
-    /// Read-after-write: requests with `refresh` wait here until their events are searchable.
-    pub refresh: Arc<crate::ingest::refresh::Refresh>,
-    /// Every event the store accepts, for live tails (sent only while someone listens).
-    pub tail: tokio::sync::broadcast::Sender<Arc<model::LogEvent>>,
     /// The byte budget of ingest requests being stored at once (429 beyond it).
     pub ingest_gate: Arc<gate::IngestGate>,
+    /// The memory every query in flight draws from (`[query] memory_total`).
+    pub query_memory: Arc<model::budget::MemoryPool>,
     /// The read-only dashboards (built in and provisioned).
     pub dashboards: Arc<crate::dashboards::Library>,
     /// Fires at shutdown: long-lived responses (tails) end on it.

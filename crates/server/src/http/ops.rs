@@ -4,7 +4,6 @@
 //! never data. `/healthz` answers while the process serves HTTP at all; `/readyz` only once
 //! start-up has finished and until shutdown begins.
 
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use axum::Router;
@@ -36,15 +35,16 @@ async fn readyz(State(state): State<AppState>) -> Response {
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {
-    let (tsdb, events, dir) = (
-        state.tsdb.clone(),
-        Arc::clone(&state.events),
+    let (metrics, events, dir) = (
+        state.metrics.clone(),
+        state.events.clone(),
         state.config.data_dir.clone(),
     );
-    let disk =
-        tokio::task::spawn_blocking(move || crate::selfmon::disk_usage(&tsdb, &events, &dir))
-            .await
-            .unwrap_or_default();
+    let disk = tokio::task::spawn_blocking(move || {
+        crate::selfmon::disk_usage(metrics.usage().disk_bytes, events.disk_bytes(), &dir)
+    })
+    .await
+    .unwrap_or_default();
     let body = render_metrics(&state, &disk);
     (
         [(
@@ -147,11 +147,11 @@ fn render_metrics(state: &AppState, disk: &[(&'static str, u64)]) -> String {
     for (store, bytes) in disk {
         w.sample("sightline_store_disk_bytes", &[("store", store)], bytes);
     }
-    write_tsdb(&mut w, &state.tsdb);
+    write_tsdb(&mut w, &state.metrics);
     w.finish()
 }
 
-fn write_tsdb(w: &mut PromWriter, tsdb: &tsdb::Tsdb) {
+fn write_tsdb(w: &mut PromWriter, tsdb: &crate::read::MetricsReader) {
     let s = tsdb.stats();
     let counters = [
         (

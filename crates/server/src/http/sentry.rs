@@ -419,13 +419,12 @@ async fn envelope_inner(
         held_back = Some(seconds);
     }
     if !logs.is_empty() {
-        let store = Arc::clone(&state.events);
         let n = logs.len() as u64;
-        match tokio::task::spawn_blocking(move || store.add(logs)).await {
-            Ok(Ok(_)) => {
+        match state.sinks.events.add(logs).await {
+            Ok(_) => {
                 c.logs.fetch_add(n, Ordering::Relaxed);
             }
-            _ => {
+            Err(_) => {
                 return detail(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "the event store is unavailable",
@@ -433,23 +432,24 @@ async fn envelope_inner(
             }
         }
     }
-    if !points.is_empty() && state.sink.send(points, &state.http_stats).await.is_err() {
+    if !points.is_empty()
+        && state
+            .sinks
+            .metrics
+            .send(points, &state.http_stats)
+            .await
+            .is_err()
+    {
         return detail(
             StatusCode::SERVICE_UNAVAILABLE,
             "the metric store is shutting down",
         );
     }
-    if !check_ins.is_empty() {
-        let store = Arc::clone(&state.issues);
-        let stored = tokio::task::spawn_blocking(move || {
-            check_ins
-                .iter()
-                .try_for_each(|ci| store.add_check_in(project_id, ci))
-        })
-        .await;
-        if !matches!(stored, Ok(Ok(()))) {
-            return retry_later();
-        }
+    if !check_ins.is_empty()
+        && let Err(e) = state.sinks.errors.check_ins(project_id, check_ins).await
+    {
+        tracing::error!(error = %e, "could not store Sentry check-ins");
+        return retry_later();
     }
     let mut answer_id = header_id;
     if let Some((id, payload, parsed)) = event {
@@ -506,101 +506,6 @@ fn check_in(payload: &[u8], now_s: i64) -> Option<issues::CheckIn> {
     })
 }
 
-/// A reply from the event writer: the event's issue (`None` for a duplicate), and the parsed
-/// event handed back.
-type Written = (Result<Option<i64>, String>, Value);
-
-/// Writes Sentry events in group commits: requests in flight at the same moment share one
-/// transaction (one fsync), and each is answered when it is durable.
-#[derive(Debug, Clone)]
-pub struct EventWriter {
-    queue: tokio::sync::mpsc::Sender<(issues::NewEvent, tokio::sync::oneshot::Sender<Written>)>,
-}
-
-/// The most events one group commit takes.
-const GROUP: usize = 64;
-
-impl EventWriter {
-    /// The writer, and its task (which ends when every handle is dropped).
-    pub fn start(store: Arc<issues::IssueStore>) -> (EventWriter, tokio::task::JoinHandle<()>) {
-        let (queue, mut rx) = tokio::sync::mpsc::channel::<(
-            issues::NewEvent,
-            tokio::sync::oneshot::Sender<Written>,
-        )>(1024);
-        let task = tokio::spawn(async move {
-            while let Some(first) = rx.recv().await {
-                let mut batch = vec![first];
-                while batch.len() < GROUP {
-                    match rx.try_recv() {
-                        Ok(next) => batch.push(next),
-                        Err(_) => break,
-                    }
-                }
-                let (events, replies): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
-                let store = Arc::clone(&store);
-                let written = tokio::task::spawn_blocking(move || {
-                    let result = store.add_events(&events);
-                    (result, events)
-                })
-                .await;
-                match written {
-                    Ok((result, events)) => {
-                        let ids: Vec<Result<Option<i64>, String>> = match result {
-                            Ok(ids) => ids.into_iter().map(Ok).collect(),
-                            Err(e) => vec![Err(e.to_string()); replies.len()],
-                        };
-                        for ((reply, id), e) in replies.into_iter().zip(ids).zip(events) {
-                            let _ = reply.send((id, e.event));
-                        }
-                    }
-                    Err(e) => {
-                        for reply in replies {
-                            let _ = reply.send((Err(e.to_string()), Value::Null));
-                        }
-                    }
-                }
-            }
-        });
-        (EventWriter { queue }, task)
-    }
-
-    async fn write(&self, event: issues::NewEvent) -> Written {
-        let stopped = || (Err("the event writer has stopped".to_owned()), Value::Null);
-        let (reply, answer) = tokio::sync::oneshot::channel();
-        if self.queue.send((event, reply)).await.is_err() {
-            return stopped();
-        }
-        answer.await.unwrap_or_else(|_| stopped())
-    }
-}
-
-/// Copies of error events for the event store, written in batches after the answers; when
-/// the queue is full a copy is dropped and counted (the issue keeps the event).
-pub fn start_copies(
-    events: Arc<::events::EventStore>,
-) -> (
-    tokio::sync::mpsc::Sender<model::LogEvent>,
-    tokio::task::JoinHandle<()>,
-) {
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<model::LogEvent>(4096);
-    let task = tokio::spawn(async move {
-        while let Some(first) = rx.recv().await {
-            let mut batch = vec![first];
-            while batch.len() < 1024 {
-                match rx.try_recv() {
-                    Ok(next) => batch.push(next),
-                    Err(_) => break,
-                }
-            }
-            let events = Arc::clone(&events);
-            if let Ok(Err(e)) = tokio::task::spawn_blocking(move || events.add(batch)).await {
-                tracing::warn!(error = %e, "could not add Sentry events to the event store");
-            }
-        }
-    });
-    (tx, task)
-}
-
 async fn store_event(
     state: &AppState,
     project_id: i64,
@@ -610,34 +515,29 @@ async fn store_event(
     attachments: Vec<issues::Attachment>,
 ) -> Result<(), Box<Response>> {
     let n_attachments = attachments.len() as u64;
-    let (added, parsed) = state
-        .sentry_writer
-        .write(issues::NewEvent {
-            project_id,
-            event_id: id.to_owned(),
-            received_at: state.clock.now().as_secs(),
-            payload: payload.to_vec(),
-            event: parsed,
-            attachments,
-        })
+    let written = state
+        .sinks
+        .errors
+        .write(
+            issues::NewEvent {
+                project_id,
+                event_id: id.to_owned(),
+                received_at: state.clock.now().as_secs(),
+                payload: payload.to_vec(),
+                event: parsed,
+                attachments,
+            },
+            state.clock.now().as_nanos(),
+        )
         .await;
     let c = &state.sentry;
-    match added {
-        Ok(Some(issue_id)) => {
+    if written.copy_dropped {
+        c.copies_dropped.fetch_add(1, Ordering::Relaxed);
+    }
+    match written.issue {
+        Ok(Some(_)) => {
             c.events.fetch_add(1, Ordering::Relaxed);
             c.attachments.fetch_add(n_attachments, Ordering::Relaxed);
-            // Also in the event store, beside the user's other events: derived from the stored
-            // event, so it is written after the answer, in batches.
-            let log = issues::normalize::log_event(
-                &parsed,
-                project_id,
-                issue_id,
-                id,
-                state.clock.now().as_nanos(),
-            );
-            if state.sentry_copies.try_send(log).is_err() {
-                c.copies_dropped.fetch_add(1, Ordering::Relaxed);
-            }
             Ok(())
         }
         Ok(None) => {

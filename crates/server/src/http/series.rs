@@ -38,25 +38,21 @@ async fn list(
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let limit = q.limit.unwrap_or(1000).min(100_000);
-    let tsdb = state.tsdb.clone();
+    let metrics = state.metrics.clone();
     let names: Vec<String> = match (&q.name, &q.pattern) {
         (Some(name), _) => vec![name.clone()],
         (None, pattern) => {
             let pattern = pattern.as_deref().unwrap_or("*");
             let compiled =
                 tsdb::glob::PathPattern::parse(pattern).map_err(ApiError::bad_request)?;
-            tsdb.index()
-                .matching(&compiled)
-                .into_iter()
-                .map(|(_, name)| name.to_string())
-                .collect()
+            metrics.matching(&compiled)
         }
     };
     let truncated = names.len() > limit;
     let series: Vec<Value> = names
         .iter()
         .take(limit)
-        .filter_map(|n| tsdb.info(n))
+        .filter_map(|n| metrics.info(n))
         .map(|i| json!({"name": i.name.as_ref(), "retentions": i.retentions, "aggregation": i.method, "x_files_factor": i.x_files_factor}))
         .collect();
     Ok(Json(json!({"series": series, "truncated": truncated})))
@@ -79,9 +75,9 @@ async fn fetch(
         parse_time(q.from.as_deref().unwrap_or("-1d"), now).map_err(ApiError::bad_request)?;
     let until =
         parse_time(q.until.as_deref().unwrap_or("now"), now).map_err(ApiError::bad_request)?;
-    let tsdb = state.tsdb.clone();
+    let metrics = state.metrics.clone();
     let name = q.name.clone();
-    let fetched = tokio::task::spawn_blocking(move || tsdb.fetch(&name, from, until))
+    let fetched = tokio::task::spawn_blocking(move || metrics.fetch(&name, from, until))
         .await
         .map_err(|e| ApiError::internal(&e))?
         .map_err(|e| ApiError::internal(&e))?;

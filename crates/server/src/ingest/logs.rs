@@ -64,7 +64,7 @@ impl Default for LogsConfig {
 /// What every log connection needs.
 #[derive(Debug, Clone)]
 pub struct LogsContext {
-    pub store: Arc<events::EventStore>,
+    pub sink: crate::pipeline::EventSink,
     pub clock: SharedClock,
     pub stats: Arc<ListenerStats>,
     pub max_record: usize,
@@ -89,15 +89,15 @@ impl LogsContext {
         if batch.is_empty() {
             return;
         }
-        let store = Arc::clone(&self.store);
+        let sink = self.sink.clone();
         let stats = Arc::clone(&self.stats);
-        let _ = tokio::task::spawn_blocking(move || store_now(&store, batch, &stats)).await;
+        let _ = tokio::task::spawn_blocking(move || store_now(&sink, batch, &stats)).await;
     }
 }
 
-fn store_now(store: &events::EventStore, batch: Vec<LogEvent>, stats: &ListenerStats) {
+fn store_now(sink: &crate::pipeline::EventSink, batch: Vec<LogEvent>, stats: &ListenerStats) {
     let len = batch.len();
-    match store.add(batch) {
+    match sink.add_blocking(batch) {
         Ok(refused) => {
             stats
                 .dropped
@@ -231,7 +231,7 @@ pub fn syslog_datagram(
         .filter_map(|m| syslog_event(m, peer, ctx, now, offset, log))
         .collect();
     if !batch.is_empty() {
-        store_now(&ctx.store, batch, &ctx.stats);
+        store_now(&ctx.sink, batch, &ctx.stats);
     }
 }
 

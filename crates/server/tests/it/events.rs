@@ -464,3 +464,68 @@ async fn events_past_the_retention_are_dropped_with_their_files() {
         "{why}"
     );
 }
+
+/// A `terms` over a field with a value per event, and a `cardinality` of it, within a small
+/// per-query memory budget: the distinct count is answered (a bounded sketch); grouping by
+/// every value is refused with a clear message, and the server goes on answering.
+#[tokio::test]
+async fn high_cardinality_aggregations_stay_within_the_query_budget() {
+    let server =
+        server::testkit::start_server_with(std::sync::Arc::new(model::SystemClock), |config| {
+            config.query.memory_per_query = model::ByteSize::mib(1)
+        })
+        .await;
+    let token = ingest_token(&server).await;
+    let mut body = String::new();
+    for i in 0..60_000 {
+        body.push_str(&format!(
+            "{{\"event\":\"visit\",\"visitor\":\"v{i:06}\"}}\n"
+        ));
+    }
+    let response = server
+        .client
+        .post(server.url("/api/v1/ingest?refresh=true"))
+        .bearer_auth(&token)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+
+    let distinct = server
+        .get_json("/api/v1/events/aggregate?q=event:visit&from=-1h&stats=cardinality(visitor)")
+        .await;
+    let estimate = distinct["rows"][0]["cardinality(visitor)"]
+        .as_f64()
+        .unwrap();
+    assert!(
+        (57_000.0..=63_000.0).contains(&estimate),
+        "a distinct count within 5 % of 60,000 (a HyperLogLog sketch): {distinct}"
+    );
+
+    // The 10,000 most frequent values (the most a table shows) fit; a second level under each
+    // of 60,000 values does not.
+    let top = server
+        .get_json("/api/v1/events/aggregate?q=event:visit&from=-1h&by=visitor&size=60000")
+        .await;
+    assert_eq!(
+        top["rows"].as_array().unwrap().len(),
+        10_000,
+        "{}",
+        top["columns"]
+    );
+    let response = server
+        .get("/api/v1/events/aggregate?q=event:visit&from=-1h&by=visitor,event&size=10000")
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    assert_eq!(status, 400, "{}", &text[..text.len().min(300)]);
+    assert!(text.contains("memory"), "{text}");
+
+    let counted = server
+        .get_json("/api/v1/events/aggregate?q=event:visit&from=-1h")
+        .await;
+    assert_eq!(counted["rows"][0]["count"], 60_000, "{counted}");
+}
