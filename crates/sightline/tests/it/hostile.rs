@@ -56,6 +56,7 @@ fn gzip_bombs_on_every_ingest_route_are_refused_within_the_memory_bound() {
             "/v1/logs".into(),
             vec![bearer.clone(), gzip.clone(), json.clone()],
         ),
+        ("/v1/metrics".into(), vec![bearer.clone(), gzip.clone()]),
         (
             format!("/api/{project}/envelope/"),
             vec![
@@ -117,6 +118,15 @@ fn gzip_bombs_on_every_ingest_route_are_refused_within_the_memory_bound() {
     otlp_headers.push(json);
     assert_eq!(
         post(addr, "/v1/logs", &otlp_headers, b"{\"resourceLogs\":[]}"),
+        200
+    );
+    assert_eq!(
+        post(
+            addr,
+            "/v1/metrics",
+            &otlp_headers,
+            b"{\"resourceMetrics\":[]}"
+        ),
         200
     );
     let envelope = b"{}\n{\"type\":\"client_report\"}\n{\"discarded_events\":[]}\n";

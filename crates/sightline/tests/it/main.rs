@@ -5,6 +5,7 @@
 mod cli;
 mod diskfull;
 mod durability;
+mod fsync;
 mod hostile;
 mod logs;
 mod process;

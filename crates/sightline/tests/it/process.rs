@@ -9,7 +9,20 @@ use std::time::{Duration, Instant};
 
 /// The binary under test, with no inherited `SIGHTLINE_*` settings, run in `dir`.
 pub fn sightline(dir: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sightline"));
+    under(dir, &[])
+}
+
+/// [`sightline`] run by `wrapper` (a tracer and its arguments), when there is one.
+fn under(dir: &Path, wrapper: &[&str]) -> Command {
+    let binary = env!("CARGO_BIN_EXE_sightline");
+    let mut cmd = match wrapper.split_first() {
+        Some((program, args)) => {
+            let mut cmd = Command::new(program);
+            cmd.args(args).arg(binary);
+            cmd
+        }
+        None => Command::new(binary),
+    };
     for (name, _) in std::env::vars() {
         if name.starts_with("SIGHTLINE_") {
             cmd.env_remove(name);
@@ -90,6 +103,8 @@ pub fn raw_request(
 #[derive(Debug)]
 pub struct Serve {
     child: Child,
+    /// The server's own process, when `child` is a tracer running it.
+    traced: Option<u32>,
     stderr: Arc<(Mutex<String>, Condvar)>,
     pub http: SocketAddr,
 }
@@ -97,7 +112,18 @@ pub struct Serve {
 impl Serve {
     /// Starts `sightline serve` on a free loopback port and waits until it listens.
     pub fn start(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Serve {
-        let mut cmd = sightline(dir);
+        Serve::start_under(&[], dir, args, envs)
+    }
+
+    /// [`Serve::start`] under `wrapper` (`strace` and its arguments): the server is the
+    /// wrapper's child, and is killed with it.
+    pub fn start_under(
+        wrapper: &[&str],
+        dir: &Path,
+        args: &[&str],
+        envs: &[(&str, &str)],
+    ) -> Serve {
+        let mut cmd = under(dir, wrapper);
         cmd.arg("serve")
             .arg("--http-addr")
             .arg("127.0.0.1:0")
@@ -132,6 +158,7 @@ impl Serve {
         });
         let mut serve = Serve {
             child,
+            traced: None,
             stderr,
             http: "127.0.0.1:0".parse().unwrap(),
         };
@@ -142,6 +169,16 @@ impl Serve {
             );
         }
         serve.http = serve.addr("http");
+        if !wrapper.is_empty() {
+            let pid = serve.child.id();
+            let children =
+                std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap();
+            serve.traced = children
+                .split_whitespace()
+                .next()
+                .and_then(|p| p.parse().ok());
+            assert!(serve.traced.is_some(), "the tracer runs no server");
+        }
         serve
     }
 
@@ -160,7 +197,7 @@ impl Serve {
 
     /// The server's process id.
     pub fn pid(&self) -> u32 {
-        self.child.id()
+        self.traced.unwrap_or_else(|| self.child.id())
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -190,7 +227,7 @@ impl Serve {
     pub fn signal(&self, name: &str) {
         let status = Command::new("kill")
             .arg(format!("-{name}"))
-            .arg(self.child.id().to_string())
+            .arg(self.pid().to_string())
             .status();
         assert!(status.unwrap().success());
     }
@@ -210,6 +247,12 @@ impl Serve {
 
 impl Drop for Serve {
     fn drop(&mut self) {
+        if let Some(pid) = self.traced {
+            let _ = Command::new("kill")
+                .arg("-KILL")
+                .arg(pid.to_string())
+                .status();
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
