@@ -77,6 +77,7 @@ def main():
             ("/api/v1/ingest", [bearer, gz]),
             ("/_bulk", [bearer, gz]),
             ("/v1/logs", [bearer, gz, ("Content-Type", "application/json")]),
+            ("/v1/metrics", [bearer, gz]),
             (f"/api/{project}/envelope/", [("X-Sentry-Auth", f"Sentry sentry_key={key}"), gz]),
         ]
         body = bomb()

@@ -13,7 +13,6 @@
 //!   crash; a commit seals a generation, recorded in every partition's commit payload.
 //!
 //! **Boundary:** no HTTP, no tokio; listeners and APIs live elsewhere.
-//! Issue 5 grows this crate: aggregations and the query language come next.
 
 pub mod aggregate;
 pub mod query;

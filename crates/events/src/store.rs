@@ -582,6 +582,12 @@ impl EventStore {
     /// Computes an aggregation over the events its query matches in its range: one tantivy
     /// aggregation per day, merged, then read into rows.
     pub fn aggregate(&self, agg: &Aggregate) -> Result<AggregateResult> {
+        self.aggregate_within(agg, AGGREGATION_MEMORY)
+    }
+
+    /// [`EventStore::aggregate`] holding at most `memory` bytes of buckets and sketches at once
+    /// (one budget shared by every day it reads); past it, an error saying so.
+    pub fn aggregate_within(&self, agg: &Aggregate, memory: u64) -> Result<AggregateResult> {
         let invalid = |message: String| EventsError::Aggregate { message };
         let interval_ns = agg.interval_ns().map_err(invalid)?;
         let request_json = agg.request(interval_ns).map_err(invalid)?;
@@ -590,8 +596,8 @@ impl EventStore {
         let parsed = self.parse_checked(&agg.query)?;
         let partitions = self.partitions_over(agg.from_ns, agg.until_ns)?;
         self.check_fields(agg, &partitions)?;
-        let limits =
-            || AggregationLimitsGuard::new(Some(AGGREGATION_MEMORY), Some(AGGREGATION_BUCKETS));
+        let guard = AggregationLimitsGuard::new(Some(memory), Some(AGGREGATION_BUCKETS));
+        let limits = || guard.clone();
         let mut merged: Option<IntermediateAggregationResults> = None;
         let mut total = 0u64;
         for p in partitions {

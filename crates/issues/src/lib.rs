@@ -1,5 +1,5 @@
-//! Sightline's error tracker: the Sentry events SDKs send, kept durably, then (as issue 6 grows
-//! this crate) normalised and grouped into issues with states and regressions.
+//! Sightline's error tracker: the Sentry events SDKs send, kept durably, normalised and grouped
+//! into issues with states and regressions.
 //!
 //! - [`store`]: [`IssueStore`], its own SQLite database (WAL, `synchronous=FULL`, so an
 //!   acknowledged event survives `kill -9` and power loss): received events by project and
