@@ -10,6 +10,9 @@
 //! - [`grouping`]: which issue an event belongs to (fingerprint, stack, exception, message),
 //!   versioned, with the components that made the key.
 //!
+//! - [`lifecycle`]: the issue's states and what a change or a new event does to them, as a
+//!   typed state machine.
+//!
 //! Issues are unresolved, resolved (now, or in the next release) or ignored (forever, until a
 //! time, until N more events). A regression is an event received after the resolution whose
 //! release is not older than the last one seen then (newer than it, for "in the next
@@ -18,6 +21,7 @@
 //! **Boundary:** no HTTP, no tokio; the envelope endpoint lives in `server`.
 
 pub mod grouping;
+pub mod lifecycle;
 pub mod normalize;
 pub mod store;
 

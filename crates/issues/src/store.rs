@@ -5,6 +5,8 @@ use std::sync::Mutex;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+use crate::lifecycle::{Arrival, State};
+
 #[derive(Debug, thiserror::Error)]
 pub enum IssuesError {
     #[error("issues database: {0}")]
@@ -481,45 +483,18 @@ impl IssueStore {
     ) -> Result<Option<Issue>> {
         let mut conn = self.conn.lock().map_err(|_| IssuesError::Poisoned)?;
         let tx = conn.transaction()?;
-        let found: Option<(Option<String>, i64)> = tx
-            .prepare_cached("SELECT last_release, times_seen FROM issues WHERE id = ?1")?
-            .query_row(params![id], |r| Ok((r.get(0)?, r.get(1)?)))
+        let found: Option<(State, Option<String>, i64)> = tx
+            .prepare_cached(&format!(
+                "SELECT {STATE_COLUMNS}, last_release, times_seen FROM issues WHERE id = ?1"
+            ))?
+            .query_row(params![id], |r| Ok((state_of(r)?, r.get(6)?, r.get(7)?)))
             .optional()?;
-        let Some((last_release, times_seen)) = found else {
+        let Some((state, last_release, times_seen)) = found else {
             return Ok(None);
         };
-        let (status, detail) = match change {
-            StatusChange::Unresolve => {
-                tx.prepare_cached("UPDATE issues SET status = 'unresolved', resolved_at = NULL, resolved_release = NULL,
-                     resolved_in_next_release = 0, ignored_until = NULL, ignored_until_events = NULL
-                     WHERE id = ?1")?.execute(params![id])?;
-                ("unresolved", "unresolved".to_owned())
-            }
-            StatusChange::Resolve | StatusChange::ResolveInNextRelease => {
-                let next = matches!(change, StatusChange::ResolveInNextRelease);
-                tx.prepare_cached("UPDATE issues SET status = 'resolved', resolved_at = ?2, resolved_release = ?3,
-                     resolved_in_next_release = ?4, ignored_until = NULL, ignored_until_events = NULL
-                     WHERE id = ?1")?.execute(params![id, at, last_release, i64::from(next)])?;
-                let detail = match (next, &last_release) {
-                    (true, Some(r)) => format!("resolved in the release after {r}"),
-                    (true, None) => "resolved in the next release".to_owned(),
-                    (false, _) => "resolved".to_owned(),
-                };
-                ("resolved", detail)
-            }
-            StatusChange::Ignore { until, more_events } => {
-                let until_events = more_events.map(|n| times_seen + n.max(1));
-                tx.prepare_cached("UPDATE issues SET status = 'ignored', ignored_until = ?2, ignored_until_events = ?3,
-                     resolved_at = NULL, resolved_release = NULL, resolved_in_next_release = 0
-                     WHERE id = ?1")?.execute(params![id, until, until_events])?;
-                let detail = match (until, more_events) {
-                    (Some(t), _) => format!("ignored until {t}"),
-                    (None, Some(n)) => format!("ignored for {n} more events"),
-                    (None, None) => "ignored".to_owned(),
-                };
-                ("ignored", detail)
-            }
-        };
+        let t = state.change(change, at, last_release.as_deref(), times_seen);
+        store_state(&tx, id, &t.next)?;
+        let (status, detail) = (t.next.status().as_str(), t.detail);
         record(&tx, id, at, status, &detail, Some(by))?;
         tx.commit()?;
         drop(conn);
@@ -785,19 +760,44 @@ fn record(
     Ok(())
 }
 
-/// The state a new event is checked against.
-struct IssueState {
-    status: String,
-    resolved_at: Option<i64>,
-    resolved_release: Option<String>,
-    next: bool,
-    until: Option<i64>,
-    until_events: Option<i64>,
-    times_seen: i64,
+/// The columns an issue's [`State`] is stored in, in [`state_of`]'s order.
+const STATE_COLUMNS: &str = "status, resolved_at, resolved_release, resolved_in_next_release, \
+     ignored_until, ignored_until_events";
+
+/// The state in a row's first columns ([`STATE_COLUMNS`]).
+fn state_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<State> {
+    Ok(State::from_columns(
+        &r.get::<_, String>(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get::<_, i64>(3)? != 0,
+        r.get(4)?,
+        r.get(5)?,
+    ))
 }
 
-/// What a new event does to a resolved or ignored issue: a regression, or the end of an
-/// ignore.
+/// Writes an issue's state into its columns.
+fn store_state(tx: &rusqlite::Transaction<'_>, id: i64, state: &State) -> Result<()> {
+    let (status, resolved_at, release, next, until, until_events) = state.columns();
+    tx.prepare_cached(
+        "UPDATE issues SET status = ?2, resolved_at = ?3, resolved_release = ?4,
+         resolved_in_next_release = ?5, ignored_until = ?6, ignored_until_events = ?7
+         WHERE id = ?1",
+    )?
+    .execute(params![
+        id,
+        status,
+        resolved_at,
+        release,
+        i64::from(next),
+        until,
+        until_events
+    ])?;
+    Ok(())
+}
+
+/// What a new event does to its issue's state (a regression, or the end of an ignore), by
+/// the lifecycle's rules.
 fn wake(
     tx: &rusqlite::Transaction<'_>,
     id: i64,
@@ -806,93 +806,49 @@ fn wake(
     release: Option<&str>,
     event: &serde_json::Value,
 ) -> Result<()> {
-    let state: IssueState = tx
-        .prepare_cached(
-            "SELECT status, resolved_at, resolved_release, resolved_in_next_release, ignored_until,
-         ignored_until_events, times_seen FROM issues WHERE id = ?1",
-        )?
-        .query_row(params![id], |r| {
-            Ok(IssueState {
-                status: r.get(0)?,
-                resolved_at: r.get(1)?,
-                resolved_release: r.get(2)?,
-                next: r.get::<_, i64>(3)? != 0,
-                until: r.get(4)?,
-                until_events: r.get(5)?,
-                times_seen: r.get(6)?,
-            })
-        })?;
-    let IssueState {
-        status,
-        resolved_at,
-        resolved_release,
-        next,
-        until,
-        until_events,
+    let (state, times_seen): (State, i64) = tx
+        .prepare_cached(&format!(
+            "SELECT {STATE_COLUMNS}, times_seen FROM issues WHERE id = ?1"
+        ))?
+        .query_row(params![id], |r| Ok((state_of(r)?, r.get(6)?)))?;
+    let against_fix = match (&state, release) {
+        (
+            State::Resolved {
+                release: Some(fixed),
+                ..
+            },
+            Some(r),
+        ) => {
+            match (
+                release_seq(tx, project_id, r)?,
+                release_seq(tx, project_id, fixed)?,
+            ) {
+                (Some(e), Some(f)) => Some(e.cmp(&f)),
+                _ => None,
+            }
+        }
+        _ => None,
+    };
+    let arrival = Arrival {
+        received_at,
+        release,
+        against_fix,
         times_seen,
-    } = state;
-    let event_id = event
-        .get("event_id")
-        .and_then(serde_json::Value::as_str)
-        .unwrap_or("");
-    match status.as_str() {
-        "resolved" => {
-            // Events that were on their way before the resolution do not reopen it.
-            if resolved_at.is_some_and(|at| received_at < at) {
-                return Ok(());
-            }
-            let regresses = match (release, resolved_release.as_deref()) {
-                (Some(r), Some(fixed)) => {
-                    let (event_seq, fixed_seq) = (
-                        release_seq(tx, project_id, r)?,
-                        release_seq(tx, project_id, fixed)?,
-                    );
-                    match (event_seq, fixed_seq) {
-                        (Some(e), Some(f)) if next => e > f,
-                        (Some(e), Some(f)) => e >= f,
-                        _ => true,
-                    }
-                }
-                _ => true,
-            };
-            if regresses {
-                tx.prepare_cached(
-                    "UPDATE issues SET status = 'unresolved', resolved_at = NULL,
-                     resolved_release = NULL, resolved_in_next_release = 0 WHERE id = ?1",
-                )?
-                .execute(params![id])?;
-                let detail = match release {
-                    Some(r) => format!("regressed: event {event_id} in release {r}"),
-                    None => format!("regressed: event {event_id}"),
-                };
-                record(tx, id, received_at, "unresolved", &detail, None)?;
-            }
-        }
-        "ignored" => {
-            let time_up = until.is_some_and(|t| received_at >= t);
-            let count_up = until_events.is_some_and(|n| times_seen + 1 >= n);
-            if time_up || count_up {
-                tx.prepare_cached(
-                    "UPDATE issues SET status = 'unresolved', ignored_until = NULL,
-                     ignored_until_events = NULL WHERE id = ?1",
-                )?
-                .execute(params![id])?;
-                let why = if time_up {
-                    "its time passed"
-                } else {
-                    "enough events came"
-                };
-                record(
-                    tx,
-                    id,
-                    received_at,
-                    "unresolved",
-                    &format!("no longer ignored: {why}"),
-                    None,
-                )?;
-            }
-        }
-        _ => {}
+        event_id: event
+            .get("event_id")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or(""),
+    };
+    if let Some(t) = state.on_event(&arrival) {
+        store_state(tx, id, &t.next)?;
+        record(
+            tx,
+            id,
+            received_at,
+            t.next.status().as_str(),
+            &t.detail,
+            None,
+        )?;
     }
     Ok(())
 }

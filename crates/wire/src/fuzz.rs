@@ -80,6 +80,8 @@ pub fn sentry(data: &[u8]) {
         let _ = envelope.dsn();
         for item in &envelope.items {
             let _ = crate::sentry::log_items(item.payload, 0);
+            let _ = crate::sentry::check_in(item.payload);
+            let _ = crate::sentry::attachment(item);
             let mut points = model::PointBatch::new();
             for kind in ["client_report", "session", "sessions", "trace_metric"] {
                 let _ = crate::sentry::report_points(kind, item.payload, "p", 0, &mut points);
@@ -91,6 +93,11 @@ pub fn sentry(data: &[u8]) {
     let _ = crate::sentry::parse_auth_header(&text);
     let _ = crate::sentry::parse_auth_query(&text);
     let _ = crate::sentry::normalize_event_id(&text);
+}
+
+/// Elasticsearch `_bulk` bodies.
+pub fn bulk(data: &[u8]) {
+    let _ = crate::bulk::parse(data, "default");
 }
 
 /// Graphite names: canonical form, tags split.

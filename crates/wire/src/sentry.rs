@@ -160,6 +160,57 @@ fn percent_decode(text: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// A `check_in` item (a cron monitor's run): which monitor, which run, how it went.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckIn {
+    pub monitor_slug: String,
+    pub check_in_id: Option<String>,
+    /// `in_progress`, `ok` or `error` as SDKs send it; `ok` when absent.
+    pub status: String,
+    /// Seconds, when the run reports it.
+    pub duration: Option<f64>,
+    pub environment: Option<String>,
+}
+
+/// A `check_in` item's payload: `{check_in_id, monitor_slug, status, duration, environment}`.
+pub fn check_in(payload: &[u8]) -> Result<CheckIn, ParseError> {
+    let v: Value = serde_json::from_slice(payload)
+        .map_err(|e| ParseError::Sentry(format!("a check-in is not JSON: {e}")))?;
+    let text = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
+    Ok(CheckIn {
+        monitor_slug: text("monitor_slug")
+            .ok_or_else(|| ParseError::Sentry("a check-in names no monitor_slug".into()))?,
+        check_in_id: text("check_in_id"),
+        status: text("status").unwrap_or_else(|| "ok".into()),
+        duration: v.get("duration").and_then(Value::as_f64),
+        environment: text("environment"),
+    })
+}
+
+/// What an `attachment` item's header says of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttachmentMeta {
+    /// `attachment` when the header names none.
+    pub filename: String,
+    pub content_type: Option<String>,
+    pub attachment_type: Option<String>,
+}
+
+/// An attachment item's name and types (its payload is the file, as sent).
+pub fn attachment(item: &Item<'_>) -> AttachmentMeta {
+    let text = |k: &str| {
+        item.header
+            .get(k)
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    AttachmentMeta {
+        filename: text("filename").unwrap_or_else(|| "attachment".into()),
+        content_type: text("content_type"),
+        attachment_type: text("attachment_type"),
+    }
+}
+
 /// One envelope item: its header (with `type`), and its payload bytes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Item<'a> {

@@ -190,15 +190,6 @@ fn bad_refresh(reason: &str) -> Response {
     )
 }
 
-/// One action of a bulk body, and what became of it.
-struct Item {
-    action: String,
-    index: String,
-    id: Option<String>,
-    /// `Ok(position in the stored batch)` or the error to answer.
-    outcome: Result<usize, (u16, &'static str, String)>,
-}
-
 async fn bulk(
     state: AppState,
     _: IngestKey,
@@ -216,108 +207,29 @@ async fn bulk(
     let body = &received.bytes;
     let received_ns = state.clock.now().as_nanos();
     let default_index = default_index.unwrap_or_else(|| "default".into());
-    let mut items: Vec<Item> = Vec::new();
-    let mut events = Vec::new();
-    let mut lines = body
-        .split(|b| *b == b'\n')
-        .filter(|l| !l.iter().all(u8::is_ascii_whitespace));
-    while let Some(action_line) = lines.next() {
-        let action: Value = match serde_json::from_slice(action_line) {
-            Ok(v) => v,
-            Err(e) => {
-                return es(
-                    StatusCode::BAD_REQUEST,
-                    json!({"error": {"type": "x_content_parse_exception", "reason": format!("bad action line: {e}")}, "status": 400}),
-                );
-            }
-        };
-        let Some((name, meta)) = action
-            .as_object()
-            .and_then(|o| o.iter().next())
-            .map(|(k, v)| (k.clone(), v.clone()))
-        else {
+    let parsed = match wire::bulk::parse(body, &default_index) {
+        Ok(parsed) => parsed,
+        Err(e) => {
             return es(
                 StatusCode::BAD_REQUEST,
-                json!({"error": {"type": "illegal_argument_exception", "reason": "an action line must name one action"}, "status": 400}),
+                json!({"error": {"type": e.kind(), "reason": e.to_string()}, "status": 400}),
             );
-        };
-        let index = meta
-            .get("_index")
-            .and_then(Value::as_str)
-            .map_or_else(|| default_index.clone(), str::to_owned);
-        let id = meta.get("_id").and_then(|v| {
-            v.as_str()
-                .map(str::to_owned)
-                .or_else(|| v.as_u64().map(|n| n.to_string()))
-        });
-        match name.as_str() {
-            "index" | "create" => {
-                let source = lines.next();
-                let outcome = match source.map(serde_json::from_slice::<Value>) {
-                    Some(Ok(Value::Object(mut obj))) => {
-                        obj.entry("_index")
-                            .or_insert_with(|| Value::from(index.clone()));
-                        if let Some(id) = &id {
-                            obj.entry("_id").or_insert_with(|| Value::from(id.clone()));
-                        }
-                        events.push(wire::jsonlog::from_object(obj, received_ns));
-                        Ok(events.len() - 1)
-                    }
-                    Some(Ok(_)) => Err((
-                        400,
-                        "document_parsing_exception",
-                        "the document is not a JSON object".to_owned(),
-                    )),
-                    Some(Err(e)) => Err((
-                        400,
-                        "document_parsing_exception",
-                        format!("failed to parse the document: {e}"),
-                    )),
-                    None => Err((
-                        400,
-                        "action_request_validation_exception",
-                        "the action has no document".to_owned(),
-                    )),
-                };
-                items.push(Item {
-                    action: name,
-                    index,
-                    id,
-                    outcome,
-                });
-            }
-            "update" => {
-                let _ = lines.next();
-                items.push(Item {
-                    action: name,
-                    index,
-                    id,
-                    outcome: Err((
-                        400,
-                        "illegal_argument_exception",
-                        "events are appended: update is not supported".into(),
-                    )),
-                });
-            }
-            "delete" => {
-                items.push(Item {
-                    action: name,
-                    index,
-                    id,
-                    outcome: Err((
-                        400,
-                        "illegal_argument_exception",
-                        "events are appended: delete is not supported".into(),
-                    )),
-                });
-            }
-            other => {
-                return es(
-                    StatusCode::BAD_REQUEST,
-                    json!({"error": {"type": "illegal_argument_exception", "reason": format!("unknown action [{other}]")}, "status": 400}),
-                );
-            }
         }
+    };
+    // Each item's position in the stored batch, or its error.
+    let mut events = Vec::new();
+    let mut items = Vec::with_capacity(parsed.len());
+    for item in parsed {
+        let outcome = item.document.map(|mut obj| {
+            obj.entry("_index")
+                .or_insert_with(|| Value::from(item.index.clone()));
+            if let Some(id) = &item.id {
+                obj.entry("_id").or_insert_with(|| Value::from(id.clone()));
+            }
+            events.push(wire::jsonlog::from_object(obj, received_ns));
+            events.len() - 1
+        });
+        items.push((item.action, item.index, item.id, outcome));
     }
     let stored = state.sinks.events.add(events).await;
     drop(received); // stored: its share of the ingest budget goes back
@@ -339,22 +251,19 @@ async fn bulk(
     let answered: Vec<Value> = items
         .into_iter()
         .enumerate()
-        .map(|(seq, item)| {
+        .map(|(seq, (action, index, id, outcome))| {
             let mut body = Map::new();
-            body.insert("_index".into(), Value::from(item.index));
+            body.insert("_index".into(), Value::from(index));
             body.insert(
                 "_id".into(),
-                Value::from(
-                    item.id
-                        .unwrap_or_else(|| format!("sl-{received_ns:x}-{seq}")),
-                ),
+                Value::from(id.unwrap_or_else(|| format!("sl-{received_ns:x}-{seq}"))),
             );
-            let outcome = match item.outcome {
+            let outcome = match outcome {
                 Ok(position) => match refused.get(&position) {
                     Some(why) => Err((400, "illegal_argument_exception", why.clone())),
                     None => Ok(()),
                 },
-                Err(e) => Err(e),
+                Err(e) => Err((e.status, e.kind, e.reason)),
             };
             match outcome {
                 Ok(()) => {
@@ -376,7 +285,7 @@ async fn bulk(
                 }
             }
             let mut item_obj = Map::new();
-            item_obj.insert(item.action, Value::Object(body));
+            item_obj.insert(action.name().to_owned(), Value::Object(body));
             Value::Object(item_obj)
         })
         .collect();

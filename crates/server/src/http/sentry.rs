@@ -354,16 +354,11 @@ async fn envelope_inner(
                     c.attachments_dropped.fetch_add(1, Ordering::Relaxed);
                     continue;
                 }
-                let text = |k: &str| {
-                    item.header
-                        .get(k)
-                        .and_then(Value::as_str)
-                        .map(str::to_owned)
-                };
+                let meta = sentry::attachment(item);
                 attachments.push(issues::Attachment {
-                    filename: text("filename").unwrap_or_else(|| "attachment".into()),
-                    content_type: text("content_type"),
-                    attachment_type: text("attachment_type"),
+                    filename: meta.filename,
+                    content_type: meta.content_type,
+                    attachment_type: meta.attachment_type,
                     data: item.payload.to_vec(),
                 });
             }
@@ -386,12 +381,19 @@ async fn envelope_inner(
                     Err(_) => c.malformed.fetch_add(1, Ordering::Relaxed),
                 };
             }
-            "check_in" => match check_in(item.payload, now_s) {
-                Some(ci) => {
+            "check_in" => match sentry::check_in(item.payload) {
+                Ok(ci) => {
                     c.counted.fetch_add(1, Ordering::Relaxed);
-                    check_ins.push(ci);
+                    check_ins.push(issues::CheckIn {
+                        monitor_slug: ci.monitor_slug,
+                        check_in_id: ci.check_in_id,
+                        status: ci.status,
+                        duration: ci.duration,
+                        environment: ci.environment,
+                        received_at: now_s,
+                    });
                 }
-                None => {
+                Err(_) => {
                     c.malformed.fetch_add(1, Ordering::Relaxed);
                 }
             },
@@ -490,20 +492,6 @@ fn refuse_categories(answer: &mut Response, refused: &[String]) {
     if let Ok(v) = HeaderValue::from_str(&sentry::rate_limits_header(REFUSAL_SECONDS, &names)) {
         answer.headers_mut().insert("x-sentry-rate-limits", v);
     }
-}
-
-/// A `check_in` item: `{check_in_id, monitor_slug, status, duration, environment}`.
-fn check_in(payload: &[u8], now_s: i64) -> Option<issues::CheckIn> {
-    let v: Value = serde_json::from_slice(payload).ok()?;
-    let text = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
-    Some(issues::CheckIn {
-        monitor_slug: text("monitor_slug")?,
-        check_in_id: text("check_in_id"),
-        status: text("status").unwrap_or_else(|| "ok".into()),
-        duration: v.get("duration").and_then(Value::as_f64),
-        environment: text("environment"),
-        received_at: now_s,
-    })
 }
 
 async fn store_event(

@@ -110,6 +110,7 @@ proptest! {
         wire::fuzz::otlp_metrics(&bytes);
         wire::fuzz::sentry(&bytes);
         wire::fuzz::graphite_name(&bytes);
+        wire::fuzz::bulk(&bytes);
     }
 
     #[test]
@@ -150,6 +151,7 @@ proptest! {
         let _ = pickle::decode_frame(&frame);
     }
 }
+mod bulk;
 mod otlp_metrics;
 mod sentry;
 mod syslog;
