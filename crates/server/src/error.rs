@@ -53,7 +53,11 @@ pub enum Error {
     #[error("{0}")]
     Dashboards(String),
     #[error("metric store: {0}")]
-    Store(String),
+    Metrics(#[from] tsdb::Error),
+    #[error("event store: {0}")]
+    Events(#[from] events::EventsError),
+    #[error("issue store: {0}")]
+    Issues(#[from] issues::IssuesError),
     #[error("background task failed: {0}")]
     Task(String),
     #[error("i/o error: {0}")]

@@ -143,8 +143,7 @@ pub async fn start(
         tokio::spawn(Arc::clone(&disk).run(shutdown.clone())),
     ));
     let http_stats = telemetry.listener(ListenerKind::Http.name());
-    let (event_sink, commit_task) = EventSink::start(Arc::clone(&events), shutdown.clone())
-        .map_err(|e| Error::Store(e.to_string()))?;
+    let (event_sink, commit_task) = EventSink::start(Arc::clone(&events), shutdown.clone())?;
     node.tasks.push(("events-commit", commit_task));
     let ingest_gate = Arc::new(http::gate::IngestGate::new(
         config.http.max_inflight_ingest,
@@ -262,7 +261,7 @@ async fn open_tsdb(config: &Config, data_dir: &DataDir, clock: SharedClock) -> R
     tokio::task::spawn_blocking(move || Tsdb::open(&dir, &tsdb_config, clock))
         .await
         .map_err(|e| Error::Task(e.to_string()))?
-        .map_err(|e| Error::Store(e.to_string()))
+        .map_err(Error::from)
 }
 
 async fn open_issues(data_dir: &DataDir) -> Result<Arc<issues::IssueStore>> {
@@ -271,7 +270,7 @@ async fn open_issues(data_dir: &DataDir) -> Result<Arc<issues::IssueStore>> {
         .await
         .map_err(|e| Error::Task(e.to_string()))?
         .map(Arc::new)
-        .map_err(|e| Error::Store(e.to_string()))
+        .map_err(Error::from)
 }
 
 async fn open_events(config: &Config, data_dir: &DataDir) -> Result<Arc<events::EventStore>> {
@@ -284,7 +283,7 @@ async fn open_events(config: &Config, data_dir: &DataDir) -> Result<Arc<events::
         .await
         .map_err(|e| Error::Task(e.to_string()))?
         .map(Arc::new)
-        .map_err(|e| Error::Store(e.to_string()))
+        .map_err(Error::from)
 }
 
 /// The retentions, applied at start and every `maintenance_interval` until shutdown: the

@@ -399,8 +399,20 @@ fn spawn(name: &str, inner: &Arc<Inner>, body: fn(Tsdb)) -> JoinHandle<()> {
 fn committer(tsdb: Tsdb) {
     let inner = &tsdb.inner;
     let interval = inner.config.commit_interval.get();
-    while !inner.shutdown.load(Ordering::SeqCst) {
-        std::thread::sleep(interval);
+    // Slept in slices, so stopping never waits out a long interval.
+    let slice = interval.min(Duration::from_millis(50));
+    let mut slept = Duration::ZERO;
+    loop {
+        std::thread::sleep(slice);
+        // Stopping: `close` commits what is left itself, and `abandon` (a crash) must not.
+        if inner.shutdown.load(Ordering::SeqCst) {
+            return;
+        }
+        slept += slice;
+        if slept < interval {
+            continue;
+        }
+        slept = Duration::ZERO;
         match inner.wal.commit() {
             Ok(()) => inner.stats.wal_commits.fetch_add(1, Ordering::Relaxed),
             Err(e) => {

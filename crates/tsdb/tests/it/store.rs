@@ -16,6 +16,36 @@ fn batch(points: &[(&str, i64, f64)]) -> PointBatch {
     b
 }
 
+/// A crash (`abandon`) keeps exactly what was committed: the points of a commit survive, and
+/// points written after it, never committed, are gone, with their new series.
+#[test]
+fn a_crash_drops_what_was_not_committed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(Timestamp::from_secs(NOW)));
+    let config = TsdbConfig {
+        // The timer never commits during the test: only the explicit commit does.
+        commit_interval: model::HumanDuration::from_secs(3600),
+        ..TsdbConfig::default()
+    };
+    let store = Tsdb::open(tmp.path(), &config, clock.clone()).unwrap();
+    let kept = store.write(&batch(&[("kept.a", NOW - 60, 1.5)])).unwrap();
+    store.commit().unwrap();
+    assert!(store.wait_durable(kept.seq, Duration::ZERO));
+    let lost = store
+        .write(&batch(&[("kept.a", NOW - 50, 2.5), ("lost.b", NOW - 50, 3.5)]))
+        .unwrap();
+    assert_eq!(lost.accepted, 2);
+    assert!(!store.wait_durable(lost.seq, Duration::ZERO));
+    store.abandon();
+
+    let store = Tsdb::open(tmp.path(), &config, clock).unwrap();
+    let fetched = store.fetch("kept.a", NOW - 70, NOW).unwrap().unwrap();
+    let known: Vec<f64> = fetched.values.iter().flatten().copied().collect();
+    assert_eq!(known, vec![1.5]);
+    assert!(store.fetch("lost.b", NOW - 70, NOW).unwrap().is_none());
+    assert_eq!(store.usage().series, 1);
+}
+
 #[test]
 fn a_crash_after_commit_loses_nothing() {
     let tmp = tempfile::tempdir().unwrap();
