@@ -86,6 +86,11 @@ impl MetricsReader {
     pub fn usage(&self) -> Usage {
         self.tsdb.usage()
     }
+
+    /// The WAL sequence written and made durable.
+    pub fn wal_sequences(&self) -> (u64, u64) {
+        self.tsdb.wal_sequences()
+    }
 }
 
 /// Reads of the event store: searches and aggregations.

@@ -310,6 +310,12 @@ impl Tsdb {
         seq == 0 || self.inner.wal.wait_committed(seq, timeout)
     }
 
+    /// The WAL sequence of the last write, and of the last write made durable: a point whose
+    /// write returned sequence `n` is acknowledged once the second reaches `n`.
+    pub fn wal_sequences(&self) -> (u64, u64) {
+        self.inner.wal.sequences()
+    }
+
     /// Makes everything written so far durable now.
     pub fn commit(&self) -> Result<()> {
         self.inner.wal.commit()

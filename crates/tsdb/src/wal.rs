@@ -149,6 +149,12 @@ impl Wal {
         self.committed_cv.notify_all();
     }
 
+    /// The sequence of the last points appended, and of the last ones durable.
+    pub(crate) fn sequences(&self) -> (u64, u64) {
+        let written = lock(&self.pending).seq;
+        (written, *lock(&self.committed))
+    }
+
     /// Waits until `seq` is durable, at most `timeout`; whether it is.
     pub(crate) fn wait_committed(&self, seq: u64, timeout: Duration) -> bool {
         let committed = lock(&self.committed);

@@ -218,6 +218,19 @@ fn write_tsdb(w: &mut PromWriter, tsdb: &crate::read::MetricsReader) {
     for (name, help, counter) in counters {
         w.single(name, "counter", help, counter.load(Ordering::Relaxed));
     }
+    let (written, durable) = tsdb.wal_sequences();
+    w.single(
+        "sightline_tsdb_wal_sequence_written",
+        "gauge",
+        "Sequence number of the last write into the WAL.",
+        written,
+    );
+    w.single(
+        "sightline_tsdb_wal_sequence_durable",
+        "gauge",
+        "Sequence number of the last write made durable (fsynced): writes up to it are acknowledged.",
+        durable,
+    );
     let u = tsdb.usage();
     w.single("sightline_tsdb_series", "gauge", "Series known.", u.series);
     w.single(

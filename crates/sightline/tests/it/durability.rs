@@ -1,8 +1,8 @@
 //! Durability: points received before a group commit, and events acknowledged over HTTP,
 //! survive `kill -9` of the real process.
 //!
-//! Batch A is sent and the test waits until the server counts every point written and a few
-//! commit intervals have passed, so A is in the fsynced WAL. Then batch B streams in and the
+//! Batch A is sent and the test waits until the server counts every point written and the
+//! WAL's durable sequence has reached the last of those writes, so A is in the fsynced WAL. Then batch B streams in and the
 //! process is killed mid-stream, which can leave a torn record at the WAL's end. After a
 //! restart every point of A must be there with its exact value, and the store must open cleanly.
 
@@ -86,8 +86,12 @@ fn acknowledged_points_survive_kill_9() {
         assert!(Instant::now() < deadline, "batch A was never written");
         std::thread::sleep(Duration::from_millis(20));
     }
-    // The WAL commits every 5ms; a few intervals later batch A is on disk.
-    std::thread::sleep(Duration::from_millis(100));
+    // Batch A is acknowledged once the WAL's durable sequence reaches its last write's.
+    let written = metric(&client, &serve, "sightline_tsdb_wal_sequence_written");
+    while metric(&client, &serve, "sightline_tsdb_wal_sequence_durable") < written {
+        assert!(Instant::now() < deadline, "batch A was never made durable");
+        std::thread::sleep(Duration::from_millis(5));
+    }
 
     let stop = Arc::new(AtomicBool::new(false));
     let streaming = Arc::clone(&stop);
