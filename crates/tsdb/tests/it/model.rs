@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use model::{Clock, ManualClock, PointBatch, Timestamp};
 use proptest::prelude::*;
-use tsdb::schema::{Aggregation, Method, Schema};
+use tsdb::schema::{Method, Schema};
 use tsdb::{AggregationRule, SchemaRule, Tsdb, TsdbConfig};
 
 const START: i64 = 1_700_000_000;
@@ -49,19 +49,35 @@ struct Model {
     schema: Schema,
     /// (series, tier) -> slot -> value.
     direct: BTreeMap<(usize, usize), BTreeMap<i64, f64>>,
-    aggregations: [Aggregation; 3],
+    /// Each series' rollup method (`NAMES` order) and the xFilesFactor they share.
+    methods: [Method; 3],
+    xff: f32,
+}
+
+/// Whisper's `__propagate`, written out from its source rather than taken from the crate: the
+/// known values of the finer slots, enough of them by the xFilesFactor, then their sum, maximum
+/// or average.
+fn whisper_rollup(method: Method, xff: f32, slots: &[Option<f64>]) -> Option<f64> {
+    let known: Vec<f64> = slots.iter().flatten().copied().collect();
+    if known.is_empty() || (known.len() as f64 / slots.len() as f64) < f64::from(xff) {
+        return None;
+    }
+    let sum: f64 = known.iter().sum();
+    Some(match method {
+        Method::Sum => sum,
+        Method::Max => known.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+        Method::Average => sum / known.len() as f64,
+        other => unreachable!("the model's series roll up by sum, max or average, not {other:?}"),
+    })
 }
 
 impl Model {
     fn new(xff: f32) -> Self {
-        let agg = |method| Aggregation {
-            x_files_factor: xff,
-            method,
-        };
         Model {
             schema: Schema::parse(RETENTIONS).unwrap(),
             direct: BTreeMap::new(),
-            aggregations: [agg(Method::Sum), agg(Method::Max), agg(Method::Average)],
+            methods: [Method::Sum, Method::Max, Method::Average],
+            xff,
         }
     }
 
@@ -98,7 +114,7 @@ impl Model {
         let slots: Vec<Option<f64>> = (0..ratio)
             .map(|i| self.value(series, tier - 1, slot + i * fine))
             .collect();
-        self.aggregations[series].roll(&slots)
+        whisper_rollup(self.methods[series], self.xff, &slots)
     }
 
     fn fetch(
