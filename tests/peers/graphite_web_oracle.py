@@ -12,7 +12,8 @@ CASES.json holds:
 It creates one whisper file per series with the real whisper library (tagged series under
 `_tagged/`, as carbon stores them, and registered in graphite-web's own tag database), then
 runs every request through graphite-web's Django views (Debian's graphite-web 1.1.8, which
-must be installed) with `now=<now>` added, and writes, per request, {"status", "content_type",
+must be installed) with `now=<now>` added (and its clock pinned to `now` for the time
+arguments it reads without the request's `now`), and writes, per request, {"status", "content_type",
 "body"} to EXPECTED.json; JSON bodies are parsed, others kept as text.
 """
 import json
@@ -71,6 +72,18 @@ def main():
         from django.test import Client
         from graphite.storage import STORE
         from graphite.tags.utils import TaggedSeries
+
+        # Time arguments that graphite-web reads without the request's `now` (`timeSlice`'s and
+        # `linearRegression`'s) are read against the same pinned instant, not the wall clock.
+        import graphite.render.attime as attime
+        wall = attime.datetime
+
+        class Pinned(wall):
+            @classmethod
+            def now(cls, tz=None):
+                return wall.fromtimestamp(now, tz)
+
+        attime.datetime = Pinned
 
         for s in cases["series"]:
             name = s["name"]

@@ -90,7 +90,11 @@ async fn statsd_flushes_what_etsy_statsd_flushes() {
         ("stats.page.views;env=prod;region=eu", 1.0, 2.5),
         ("statsd.numStats", 23.0, 22.0),
     ] {
-        assert_eq!(expected.insert(name.to_owned(), ours), Some(carbon), "{name}");
+        assert_eq!(
+            expected.insert(name.to_owned(), ours),
+            Some(carbon),
+            "{name}"
+        );
     }
     for (name, &want) in &expected {
         if volatile(name) {

@@ -32,7 +32,10 @@ fn a_crash_drops_what_was_not_committed() {
     store.commit().unwrap();
     assert!(store.wait_durable(kept.seq, Duration::ZERO));
     let lost = store
-        .write(&batch(&[("kept.a", NOW - 50, 2.5), ("lost.b", NOW - 50, 3.5)]))
+        .write(&batch(&[
+            ("kept.a", NOW - 50, 2.5),
+            ("lost.b", NOW - 50, 3.5),
+        ]))
         .unwrap();
     assert_eq!(lost.accepted, 2);
     assert!(!store.wait_durable(lost.seq, Duration::ZERO));
