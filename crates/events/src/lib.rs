@@ -21,4 +21,4 @@ pub mod store;
 mod wal;
 
 pub use aggregate::{Aggregate, AggregateResult, Interval, Metric, MetricKind, Row};
-pub use store::{EventStore, EventsError, Hit, Search, SearchResult, StoreConfig};
+pub use store::{EventQuery, EventStore, EventsError, Hit, Search, SearchResult, StoreConfig};

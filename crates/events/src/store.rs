@@ -819,6 +819,28 @@ impl EventStore {
     }
 }
 
+/// What the query APIs (and alerts) ask of an event store, so a second backend can answer
+/// them: searches, aggregations within a memory budget, and its size on disk.
+pub trait EventQuery: Send + Sync + std::fmt::Debug {
+    fn search(&self, search: &Search) -> Result<SearchResult>;
+    fn aggregate_within(&self, agg: &Aggregate, memory: u64) -> Result<AggregateResult>;
+    fn disk_bytes(&self) -> u64;
+}
+
+impl EventQuery for EventStore {
+    fn search(&self, search: &Search) -> Result<SearchResult> {
+        EventStore::search(self, search)
+    }
+
+    fn aggregate_within(&self, agg: &Aggregate, memory: u64) -> Result<AggregateResult> {
+        EventStore::aggregate_within(self, agg, memory)
+    }
+
+    fn disk_bytes(&self) -> u64 {
+        EventStore::disk_bytes(self)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

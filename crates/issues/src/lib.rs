@@ -26,6 +26,6 @@ pub mod normalize;
 pub mod store;
 
 pub use store::{
-    Attachment, Change, CheckIn, GroupingInfo, Issue, IssueFilter, IssueStore, IssuesError,
-    NewEvent, StatusChange, StoredEvent,
+    Attachment, Change, CheckIn, GroupingInfo, Issue, IssueFilter, IssueQuery, IssueStore,
+    IssuesError, NewEvent, StatusChange, StoredEvent,
 };

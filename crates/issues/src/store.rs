@@ -928,6 +928,43 @@ fn upsert_issue(
     Ok(id)
 }
 
+/// What the query APIs (and alerts) ask of an issue store, so a second backend can answer
+/// them: issues, their history, counts by hour, top tags and sample events.
+pub trait IssueQuery: Send + Sync + std::fmt::Debug {
+    fn issues(&self, filter: &IssueFilter) -> Result<Vec<Issue>>;
+    fn issue(&self, id: i64) -> Result<Option<Issue>>;
+    fn changes(&self, issue_id: i64) -> Result<Vec<Change>>;
+    fn hourly(&self, issue_id: i64, since: i64) -> Result<Vec<(i64, i64)>>;
+    fn top_tags(&self, issue_id: i64, per_key: usize) -> Result<Vec<TagValues>>;
+    fn issue_events(&self, issue_id: i64, limit: usize) -> Result<Vec<StoredEvent>>;
+}
+
+impl IssueQuery for IssueStore {
+    fn issues(&self, filter: &IssueFilter) -> Result<Vec<Issue>> {
+        IssueStore::issues(self, filter)
+    }
+
+    fn issue(&self, id: i64) -> Result<Option<Issue>> {
+        IssueStore::issue(self, id)
+    }
+
+    fn changes(&self, issue_id: i64) -> Result<Vec<Change>> {
+        IssueStore::changes(self, issue_id)
+    }
+
+    fn hourly(&self, issue_id: i64, since: i64) -> Result<Vec<(i64, i64)>> {
+        IssueStore::hourly(self, issue_id, since)
+    }
+
+    fn top_tags(&self, issue_id: i64, per_key: usize) -> Result<Vec<TagValues>> {
+        IssueStore::top_tags(self, issue_id, per_key)
+    }
+
+    fn issue_events(&self, issue_id: i64, limit: usize) -> Result<Vec<StoredEvent>> {
+        IssueStore::issue_events(self, issue_id, limit)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

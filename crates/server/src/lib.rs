@@ -166,8 +166,8 @@ pub async fn start(
         ready: Arc::clone(&ready),
         started: Instant::now(),
         metrics: read::MetricsReader::new(tsdb.clone()),
-        events: read::EventsReader::new(Arc::clone(&events), config.query.memory_per_query.get()),
-        issues: read::IssuesReader::new(Arc::clone(&issues)),
+        events: read::EventsReader::new(events.clone(), config.query.memory_per_query.get()),
+        issues: read::IssuesReader::new(issues.clone()),
         sinks: pipeline::Sinks {
             metrics: node.sink.clone(),
             events: event_sink,

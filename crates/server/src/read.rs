@@ -93,16 +93,17 @@ impl MetricsReader {
     }
 }
 
-/// Reads of the event store: searches and aggregations.
+/// Reads of the event store (any backend that answers `events::EventQuery`): searches and
+/// aggregations.
 #[derive(Debug, Clone)]
 pub struct EventsReader {
-    store: Arc<events::EventStore>,
+    store: Arc<dyn events::EventQuery>,
     /// What one aggregation may hold (`[query] memory_per_query`).
     memory_per_query: u64,
 }
 
 impl EventsReader {
-    pub fn new(store: Arc<events::EventStore>, memory_per_query: u64) -> EventsReader {
+    pub fn new(store: Arc<dyn events::EventQuery>, memory_per_query: u64) -> EventsReader {
         EventsReader {
             store,
             memory_per_query,
@@ -125,14 +126,15 @@ impl EventsReader {
     }
 }
 
-/// Reads of the issue store: issues, their history and events, check-ins and attachments.
+/// Reads of the issue store (any backend that answers `issues::IssueQuery`): issues, their
+/// history and sample events.
 #[derive(Debug, Clone)]
 pub struct IssuesReader {
-    store: Arc<issues::IssueStore>,
+    store: Arc<dyn issues::IssueQuery>,
 }
 
 impl IssuesReader {
-    pub fn new(store: Arc<issues::IssueStore>) -> IssuesReader {
+    pub fn new(store: Arc<dyn issues::IssueQuery>) -> IssuesReader {
         IssuesReader { store }
     }
 

@@ -247,6 +247,8 @@ struct Shop {
     last: events::Counts,
     /// The last batch's requests over all web servers.
     last_requests: f64,
+    /// The fractions of a sign-up and of an order not yet sent.
+    carried: (f64, f64),
 }
 
 impl Shop {
@@ -256,6 +258,7 @@ impl Shop {
             samples: Rng(seed ^ 0x57A7_5D00),
             last: events::Counts::default(),
             last_requests: 0.0,
+            carried: (0.0, 0.0),
         }
     }
 
@@ -319,12 +322,16 @@ impl Shop {
                 disk_used(host, t),
             );
         }
-        let signups = (total_requests / 600.0 * (1.0 + 0.5 * self.rng.noise()))
-            .max(0.0)
-            .round();
-        let orders = (total_requests / 250.0 * (1.0 + 0.4 * self.rng.noise()))
-            .max(0.0)
-            .round();
+        // Whole sign-ups and orders, the fractions carried to the next interval: a quiet night
+        // still has its share (rounding each interval alone would make it none).
+        let signups = whole(
+            &mut self.carried.0,
+            total_requests / 600.0 * (1.0 + 0.5 * self.rng.noise()),
+        );
+        let orders = whole(
+            &mut self.carried.1,
+            total_requests / 250.0 * (1.0 + 0.4 * self.rng.noise()),
+        );
         // Counts per interval end in `.count` and amounts in `.sum`, so the statsd-aware
         // default rules roll them up as sums: a day's signups are the day's total.
         // Three orders in five pay in euros; the events split them the same way.
@@ -375,6 +382,14 @@ fn disk_used(host: &str, t: i64) -> f64 {
         return 78.0 + 19.0 * day_fraction;
     }
     35.0 + (host.len() as f64)
+}
+
+/// The whole part of `*carried + amount` (never below zero), keeping the fraction in `carried`.
+fn whole(carried: &mut f64, amount: f64) -> f64 {
+    let total = *carried + amount.max(0.0);
+    let whole = total.floor();
+    *carried = total - whole;
+    whole
 }
 
 #[cfg(test)]

@@ -86,33 +86,8 @@ impl ConfigArgs {
     }
 }
 
-/// mimalloc (v3) keeps freed memory for a second before giving it back, so a burst of large
-/// request bodies (each refused or stored, and freed) would hold a second's worth of them.
-/// The allocator reads its options from the environment before `main` runs: `serve` starts
-/// again through `exec` (same process id) with `MIMALLOC_PURGE_DELAY` at 10 ms, mimalloc v2's
-/// default, unless the operator set it.
-const PURGE_DELAY_MS: &str = "10";
-
-fn with_prompt_purging() {
-    use std::os::unix::process::CommandExt;
-    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_some() {
-        return;
-    }
-    let Ok(exe) = std::env::current_exe() else {
-        return;
-    };
-    // Returns only if the exec failed; the server then runs with the allocator's defaults.
-    let _ = std::process::Command::new(exe)
-        .args(std::env::args_os().skip(1))
-        .env("MIMALLOC_PURGE_DELAY", PURGE_DELAY_MS)
-        .exec();
-}
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if matches!(cli.command, Command::Serve(_)) {
-        with_prompt_purging();
-    }
     let outcome = match cli.command {
         Command::Serve(args) => serve::run(args),
         Command::Token(cmd) => admin::token(cmd),
