@@ -47,13 +47,23 @@ impl MetricSink {
         if batch.is_empty() {
             return Ok(());
         }
+        self.enqueue(batch, origin, None).await
+    }
+
+    /// Puts a batch on the queue, counted in its origin's queue depth until written.
+    async fn enqueue(
+        &self,
+        batch: PointBatch,
+        origin: &Arc<ListenerStats>,
+        durable: Option<oneshot::Sender<bool>>,
+    ) -> Result<(), SinkClosed> {
         origin
             .queue_depth
             .fetch_add(batch.len() as i64, Ordering::Relaxed);
         let ingest = Ingest {
             batch,
             origin: Arc::clone(origin),
-            durable: None,
+            durable,
         };
         self.tx.send(ingest).await.map_err(|e| {
             e.0.origin
@@ -72,15 +82,7 @@ impl MetricSink {
         timeout: Duration,
     ) -> Result<bool, SinkClosed> {
         let (tx, rx) = oneshot::channel();
-        origin
-            .queue_depth
-            .fetch_add(batch.len() as i64, Ordering::Relaxed);
-        let ingest = Ingest {
-            batch,
-            origin: Arc::clone(origin),
-            durable: Some(tx),
-        };
-        self.tx.send(ingest).await.map_err(|_| SinkClosed)?;
+        self.enqueue(batch, origin, Some(tx)).await?;
         Ok(tokio::time::timeout(timeout, rx)
             .await
             .ok()

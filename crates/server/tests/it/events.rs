@@ -10,7 +10,7 @@ this line is not JSON
 [1, 2]
 "#;
 
-async fn ingest_token(server: &TestServer) -> String {
+pub(crate) async fn ingest_token(server: &TestServer) -> String {
     let cookie = server.login("admin", ADMIN_PASSWORD).await.unwrap();
     server
         .create_token(&cookie, "shipper", "ingest", None)
@@ -391,16 +391,25 @@ async fn the_opentelemetry_sdk_exports_logs() {
         wait_for(&server, "service:cron AND level:warning", 1).await["total"],
         1
     );
-    let r = server
+    let r = post_truncated_protobuf(&server, &token, "/v1/logs").await;
+    assert_eq!(r.status(), 400);
+}
+
+/// A protobuf body cut short (a field that claims more bytes than follow), to an OTLP route.
+pub(crate) async fn post_truncated_protobuf(
+    server: &TestServer,
+    token: &str,
+    path: &str,
+) -> reqwest::Response {
+    server
         .client
-        .post(server.url("/v1/logs"))
-        .bearer_auth(&token)
+        .post(server.url(path))
+        .bearer_auth(token)
         .header("Content-Type", "application/x-protobuf")
         .body(vec![0x0a, 0xff, 0xff])
         .send()
         .await
-        .unwrap();
-    assert_eq!(r.status(), 400);
+        .unwrap()
 }
 
 /// `[events] retention`: once a whole day is older than it, the maintenance task drops the

@@ -2,13 +2,10 @@
 //! and `seriesByTag` by the mapping `wire::otlp_metrics` documents.
 
 use serde_json::Value;
-use server::testkit::{ADMIN_PASSWORD, TestServer, start_server_with};
+use server::testkit::{TestServer, start_server_with};
 use tsdb::SchemaRule;
 
-async fn ingest_token(server: &TestServer) -> String {
-    let cookie = server.login("admin", ADMIN_PASSWORD).await.unwrap();
-    server.create_token(&cookie, "otel", "ingest", None).await
-}
+use crate::events::{ingest_token, post_truncated_protobuf};
 
 /// The non-null values `target` holds over the last five minutes.
 async fn values(server: &TestServer, target: &str) -> (Value, Vec<f64>) {
@@ -138,15 +135,7 @@ async fn otlp_json_metrics_and_bad_bodies() {
     );
 
     // Not OTLP: a 400 naming the problem; no token: a 401.
-    let response = server
-        .client
-        .post(server.url("/v1/metrics"))
-        .bearer_auth(&token)
-        .header("Content-Type", "application/x-protobuf")
-        .body(vec![0x0a, 0xff, 0xff])
-        .send()
-        .await
-        .unwrap();
+    let response = post_truncated_protobuf(&server, &token, "/v1/metrics").await;
     assert_eq!(response.status(), 400);
     assert!(response.text().await.unwrap().contains("protobuf"));
     let response = server

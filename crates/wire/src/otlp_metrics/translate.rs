@@ -151,13 +151,10 @@ impl Translator {
             bounds: p.explicit_bounds.clone(),
             buckets: p.bucket_counts.clone(),
         };
-        let interval = match t {
-            Temporality::Delta => Interval::FromStart,
-            Temporality::Cumulative => {
-                self.memory
-                    .advance(&name, p.start_time_unix_nano, p.time_unix_nano, state)
-            }
-            Temporality::Unspecified => return,
+        let Some(interval) =
+            self.interval(&name, t, p.start_time_unix_nano, p.time_unix_nano, state)
+        else {
+            return;
         };
         let increase = match interval {
             Interval::FromStart => Some(histogram_whole(p)),
@@ -168,6 +165,24 @@ impl Translator {
         };
         let ts = seconds(p.time_unix_nano);
         emit_histogram(series, ts, increase.as_ref(), (p.min, p.max), true, out);
+    }
+
+    /// The interval a distribution point covers, by its temporality: all of it for a delta,
+    /// since the series' last point for a cumulative one; `None` for an unspecified one, which
+    /// is skipped.
+    fn interval(
+        &mut self,
+        name: &str,
+        t: Temporality,
+        start: u64,
+        time: u64,
+        state: State,
+    ) -> Option<Interval> {
+        match t {
+            Temporality::Delta => Some(Interval::FromStart),
+            Temporality::Cumulative => Some(self.memory.advance(name, start, time, state)),
+            Temporality::Unspecified => None,
+        }
     }
 
     fn exponential(
@@ -183,13 +198,10 @@ impl Translator {
             sum: p.sum,
             counts: ExpCounts::of(p),
         };
-        let interval = match t {
-            Temporality::Delta => Interval::FromStart,
-            Temporality::Cumulative => {
-                self.memory
-                    .advance(&name, p.start_time_unix_nano, p.time_unix_nano, state)
-            }
-            Temporality::Unspecified => return,
+        let Some(interval) =
+            self.interval(&name, t, p.start_time_unix_nano, p.time_unix_nano, state)
+        else {
+            return;
         };
         let increase = match interval {
             Interval::FromStart => Some(exponential_whole(p)),
