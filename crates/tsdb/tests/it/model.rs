@@ -210,7 +210,18 @@ fn run(xff: f32, ops: Vec<Op>) {
             Op::Fetch(series, from, until) => {
                 let got = store.fetch(NAMES[series], now + from, now + until).unwrap();
                 let want = model.fetch(now, series, now + from, now + until);
-                let known = store.index().get(NAMES[series]).is_some();
+                let id = store.index().get(NAMES[series]);
+                let known = id.is_some();
+                // The render path's read (NaN for an empty slot) answers the same slots.
+                if let Some(id) = id {
+                    let nan = store.fetch_id_nan(id, now + from, now + until).unwrap();
+                    let as_options = nan.map(|f| {
+                        let values = f.values.iter().map(|v| (!v.is_nan()).then_some(*v));
+                        (f.start, f.step, values.collect::<Vec<_>>())
+                    });
+                    let plain = got.clone().map(|f| (f.start, f.step, f.values));
+                    assert_eq!(as_options, plain, "the NaN read of {}", NAMES[series]);
+                }
                 match (got, want) {
                     (None, _) if !known => {}
                     (got, want) => {
