@@ -132,6 +132,14 @@ pub fn py_round(x: f64, digits: i32) -> f64 {
     if !x.is_finite() {
         return x;
     }
+    if digits > 340 {
+        // Past the last digit any f64 has: the value itself, as Python answers.
+        return x;
+    }
+    if digits < -308 {
+        // Coarser than any finite f64: zero, keeping the sign.
+        return 0.0f64.copysign(x);
+    }
     if digits >= 0 {
         let d = digits as usize;
         format!("{x:.d$}").parse().unwrap_or(x)
@@ -247,5 +255,9 @@ mod tests {
         assert_eq!(py_round(1.5, 0), 2.0);
         assert_eq!(py_round(1234.0, -2), 1200.0);
         assert_eq!(py_round(1.23456789, 6), 1.234568);
+        // Digits far past an f64's, either way, as Python answers (found by no_panic.rs).
+        assert_eq!(py_round(1.23456789, 100_000), 1.23456789);
+        assert_eq!(py_round(-5.0, -400).to_bits(), (-0.0f64).to_bits());
+        assert_eq!(py_round(5.0, i32::MIN), 0.0);
     }
 }
