@@ -10,6 +10,9 @@
 //!   series before it reads them, so a request is charged for its memory first, and the
 //!   aggregations that can (`sumSeries`, `countSeries`, `groupByNode`…) fold series one at a
 //!   time instead of holding them all (`fold`).
+//! - [`catalog`] is the store's series index as the engine sees it, with what path patterns
+//!   ([`glob`]) and tag expressions mean: `find`, `expand`, the tags API and the targets' paths
+//!   all go through it.
 //! - [`series`] is the series model; [`aggfunc`] and [`tagexpr`] the aggregation names and
 //!   `seriesByTag` expressions; [`render`] turns results into JSON, CSV and raw text with
 //!   graphite-web's `maxDataPoints` consolidation; [`chart`] draws the `svg` and `png` graphs;
@@ -20,10 +23,12 @@
 
 pub mod aggfunc;
 pub mod attime;
+pub mod catalog;
 pub mod chart;
 pub mod eval;
 mod fold;
 pub mod functions;
+pub mod glob;
 pub mod grammar;
 pub mod pyfmt;
 pub mod render;

@@ -1,20 +1,18 @@
-//! The metric store as the Graphite engine's [`graphite::eval::Source`], and the index lookups
-//! the find and tags endpoints make.
+//! The metric store as the Graphite engine's [`graphite::eval::Source`] and
+//! [`graphite::catalog::Catalog`].
 //!
-//! A path fetch resolves the pattern in the series index (sorted by name), releases the index,
-//! then reads each series with whisper's fetch semantics. A tag query starts from the most
-//! selective expression an empty value fails (an exact `tag=value` when there is one, otherwise
-//! the values of one tag matched against its regex), then checks every candidate's parsed tags
-//! against all the expressions.
+//! The store offers primitives (its path tree one branch at a time, its tag index); what a
+//! pattern or a tag expression means is the `graphite` crate's. A path fetch resolves the
+//! pattern through the catalog, plans where each series would be read (so the render is
+//! charged before it reads), then reads each one with whisper's fetch semantics.
 
 use std::time::Instant;
 
+use graphite::catalog::{self, Catalog, Node, SeriesKey};
 use graphite::eval::{Planned, Source, SourceError, SourceErrorKind};
-use graphite::series::tags_of;
-use graphite::tagexpr::{Op, TagExpr};
-use tsdb::Tsdb;
-use tsdb::glob::PathPattern;
-use tsdb::index::{SeriesId, SeriesIndex};
+use graphite::glob::PathPattern;
+use graphite::tagexpr::TagExpr;
+use tsdb::{PathEntry, SeriesId, Tsdb};
 
 #[derive(Debug, Clone)]
 pub struct TsdbSource {
@@ -48,8 +46,8 @@ impl TsdbSource {
     }
 
     /// Where each found series would be read, in the order given.
-    fn plan(&self, ids: Vec<(SeriesId, String)>, from: i64, until: i64) -> Vec<Planned> {
-        let just_ids: Vec<SeriesId> = ids.iter().map(|(id, _)| *id).collect();
+    fn plan(&self, ids: Vec<(SeriesKey, String)>, from: i64, until: i64) -> Vec<Planned> {
+        let just_ids: Vec<SeriesId> = ids.iter().map(|(key, _)| series_id(*key)).collect();
         let windows = self.tsdb.plan_reads(&just_ids, from, until);
         ids.into_iter()
             .zip(windows)
@@ -57,7 +55,7 @@ impl TsdbSource {
                 let w = w?;
                 Some(Planned {
                     name,
-                    key: u64::from(id),
+                    key: id,
                     tier: u32::try_from(w.tier).unwrap_or(u32::MAX),
                     start: w.start,
                     end: w.end,
@@ -74,9 +72,9 @@ impl Source for TsdbSource {
         // as graphite-web finds it, by its exact name (tags in another order find nothing there
         // either).
         if pattern.contains(';') {
-            let found = self.tsdb.index().get(pattern);
+            let found = self.lookup(pattern);
             let ids = found
-                .map(|id| (id, pattern.to_owned()))
+                .map(|key| (key, pattern.to_owned()))
                 .into_iter()
                 .collect();
             return Ok(self.plan(ids, from, until));
@@ -87,14 +85,7 @@ impl Source for TsdbSource {
                 format!("invalid path `{pattern}`: {e}"),
             )
         })?;
-        let ids: Vec<(SeriesId, String)> = self
-            .tsdb
-            .index()
-            .matching(&compiled)
-            .into_iter()
-            .map(|(id, name)| (id, name.to_string()))
-            .collect();
-        Ok(self.plan(ids, from, until))
+        Ok(self.plan(catalog::matching(self, &compiled), from, until))
     }
 
     fn find_tagged(
@@ -103,11 +94,7 @@ impl Source for TsdbSource {
         from: i64,
         until: i64,
     ) -> Result<Vec<Planned>, SourceError> {
-        let ids = {
-            let index = self.tsdb.index();
-            find_tagged(&index, exprs)
-        };
-        Ok(self.plan(ids, from, until))
+        Ok(self.plan(catalog::find_tagged(self, exprs), from, until))
     }
 
     fn read(&self, planned: &Planned) -> Result<Vec<f64>, SourceError> {
@@ -117,7 +104,7 @@ impl Source for TsdbSource {
                 "the request ran out of time reading series; narrow the targets or the range",
             ));
         }
-        let id: SeriesId = u32::try_from(planned.key).unwrap_or(u32::MAX);
+        let id = series_id(planned.key);
         let window = tsdb::ReadWindow {
             tier: planned.tier as usize,
             start: planned.start,
@@ -130,40 +117,61 @@ impl Source for TsdbSource {
     }
 }
 
-/// The tagged series matching every expression, sorted by name.
-pub fn find_tagged(index: &SeriesIndex, exprs: &[TagExpr]) -> Vec<(SeriesId, String)> {
-    let Some(seed) = exprs
-        .iter()
-        .filter(|e| !e.matches_missing())
-        .min_by_key(|e| match e.op {
-            Op::Eq => 0,
-            Op::Match => 1,
-            Op::NotEq | Op::NotMatch => 2,
-        })
-    else {
-        return Vec::new();
-    };
-    let mut candidates: Vec<SeriesId> = match seed.op {
-        Op::Eq => index.with_tag(&seed.tag, &seed.value).to_vec(),
-        _ => index
-            .tag_entries(&seed.tag)
-            .filter(|(value, _)| seed.matches_value(value))
-            .flat_map(|(_, ids)| ids.iter().copied())
-            .collect(),
-    };
-    candidates.sort_unstable();
-    candidates.dedup();
-    let mut out: Vec<(SeriesId, String)> = candidates
-        .into_iter()
-        .filter_map(|id| {
-            let name = index.name(id)?;
-            let tags = tags_of(name);
-            exprs
-                .iter()
-                .all(|e| e.matches(&tags))
-                .then(|| (id, name.to_string()))
-        })
-        .collect();
-    out.sort_by(|a, b| a.1.cmp(&b.1));
-    out
+/// A catalog key as the store's id; keys the store never gave out find nothing.
+fn series_id(key: SeriesKey) -> SeriesId {
+    SeriesId::try_from(key).unwrap_or(SeriesId::MAX)
+}
+
+fn node(entry: PathEntry) -> Node {
+    Node {
+        leaf: entry.leaf.map(SeriesKey::from),
+        has_children: entry.has_children,
+    }
+}
+
+fn keys(ids: Vec<SeriesId>) -> Vec<SeriesKey> {
+    ids.into_iter().map(SeriesKey::from).collect()
+}
+
+impl Catalog for TsdbSource {
+    fn node(&self, path: &str) -> Option<Node> {
+        self.tsdb.path_node(path).map(node)
+    }
+
+    fn children(&self, path: &str, visit: &mut dyn FnMut(&str, Node)) {
+        self.tsdb
+            .path_children(path, &mut |name, entry| visit(name, node(entry)));
+    }
+
+    fn lookup(&self, name: &str) -> Option<SeriesKey> {
+        self.tsdb.series_id(name).map(SeriesKey::from)
+    }
+
+    fn visit_names(&self, keys: &[SeriesKey], visit: &mut dyn FnMut(SeriesKey, &str)) {
+        let ids: Vec<SeriesId> = keys.iter().map(|&k| series_id(k)).collect();
+        self.tsdb
+            .visit_names(&ids, &mut |id, name| visit(SeriesKey::from(id), name));
+    }
+
+    fn names(&self) -> Vec<String> {
+        self.tsdb.series_names()
+    }
+
+    fn tag_keys(&self) -> Vec<String> {
+        let keys = self.tsdb.tag_keys().into_iter();
+        keys.map(|k| k.to_string()).collect()
+    }
+
+    fn tag_values(&self, tag: &str) -> Vec<(String, usize)> {
+        let values = self.tsdb.tag_values(tag).into_iter();
+        values.map(|(v, n)| (v.to_string(), n)).collect()
+    }
+
+    fn tagged(&self, tag: &str, value: &str) -> Vec<SeriesKey> {
+        keys(self.tsdb.tagged(tag, value))
+    }
+
+    fn tagged_where(&self, tag: &str, keep: &mut dyn FnMut(&str) -> bool) -> Vec<SeriesKey> {
+        keys(self.tsdb.tagged_where(tag, keep))
+    }
 }

@@ -5,11 +5,12 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use graphite::catalog::{self, Catalog, FindNode};
+use graphite::glob::PathPattern;
 use graphite::tagexpr::TagExpr;
-use tsdb::glob::PathPattern;
-use tsdb::{FindNode, Tsdb, TsdbStats, Usage};
+use tsdb::{Tsdb, TsdbStats, Usage};
 
-use crate::graphite_source::{TsdbSource, find_tagged};
+use crate::graphite_source::TsdbSource;
 
 /// Reads of the metric store: Graphite's fetches, finds and tag queries, and its figures.
 #[derive(Debug, Clone)]
@@ -32,19 +33,20 @@ impl MetricsReader {
         self.tsdb.fetch(name, from, until)
     }
 
-    /// The branches and leaves a Graphite path pattern matches.
+    /// The store's series index, with Graphite's meaning of patterns and tag expressions.
+    fn catalog(&self) -> TsdbSource {
+        TsdbSource::new(self.tsdb.clone())
+    }
+
+    /// The branches and leaves a Graphite path pattern matches, sorted by path.
     pub fn find(&self, pattern: &PathPattern) -> Vec<FindNode> {
-        self.tsdb.index().find(pattern)
+        catalog::find(&self.catalog(), pattern)
     }
 
     /// The series names a Graphite path pattern matches, sorted.
     pub fn matching(&self, pattern: &PathPattern) -> Vec<String> {
-        self.tsdb
-            .index()
-            .matching(pattern)
-            .into_iter()
-            .map(|(_, name)| name.to_string())
-            .collect()
+        let found = catalog::matching(&self.catalog(), pattern);
+        found.into_iter().map(|(_, name)| name).collect()
     }
 
     /// A series' name and rules.
@@ -54,29 +56,23 @@ impl MetricsReader {
 
     /// Every series name, unsorted.
     pub fn names(&self) -> Vec<String> {
-        let index = self.tsdb.index();
-        (0..index.next_id())
-            .filter_map(|id| index.name(id).map(|n| n.to_string()))
-            .collect()
+        self.catalog().names()
     }
 
     /// Every tag key, sorted.
-    pub fn tag_keys(&self) -> Vec<Arc<str>> {
-        self.tsdb.index().tag_keys()
+    pub fn tag_keys(&self) -> Vec<String> {
+        self.catalog().tag_keys()
     }
 
     /// A tag's values with how many series hold each, sorted.
-    pub fn tag_values(&self, tag: &str) -> Vec<(Arc<str>, usize)> {
-        self.tsdb.index().tag_values(tag)
+    pub fn tag_values(&self, tag: &str) -> Vec<(String, usize)> {
+        self.catalog().tag_values(tag)
     }
 
     /// The tagged series names matching every expression, sorted.
     pub fn tagged_names(&self, exprs: &[TagExpr]) -> Vec<String> {
-        let index = self.tsdb.index();
-        find_tagged(&index, exprs)
-            .into_iter()
-            .map(|(_, name)| name)
-            .collect()
+        let found = catalog::find_tagged(&self.catalog(), exprs);
+        found.into_iter().map(|(_, name)| name).collect()
     }
 
     pub fn stats(&self) -> &TsdbStats {

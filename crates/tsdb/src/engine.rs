@@ -22,7 +22,7 @@ use crate::catalog::Catalog;
 use crate::config::TsdbConfig;
 use crate::error::{Error, IoContext, Result};
 use crate::head::Head;
-use crate::index::{SeriesId, SeriesIndex};
+use crate::index::{PathEntry, SeriesId, SeriesIndex};
 use crate::schema::Rules;
 use crate::wal::{self, SeriesDef, Wal, WalPoint};
 
@@ -340,9 +340,69 @@ impl Tsdb {
         }
     }
 
-    /// The series index, for finds and tag queries.
-    pub fn index(&self) -> RwLockReadGuard<'_, SeriesIndex> {
+    /// The series index, held only within this crate: readers outside it ask through the
+    /// methods below, each of which takes the lock for one call and never hands it out.
+    pub(crate) fn index(&self) -> RwLockReadGuard<'_, SeriesIndex> {
         read(&self.inner.index)
+    }
+
+    /// The id of the series with exactly this name.
+    pub fn series_id(&self, name: &str) -> Option<SeriesId> {
+        self.index().get(name)
+    }
+
+    /// The path tree's node at a dotted path (`""` is the root).
+    pub fn path_node(&self, path: &str) -> Option<PathEntry> {
+        self.index().node(path)
+    }
+
+    /// Calls `visit` with each child of the branch at `path`, in name order. The index is
+    /// locked for reading meanwhile: `visit` must not call back into the store.
+    pub fn path_children(&self, path: &str, visit: &mut dyn FnMut(&str, PathEntry)) {
+        self.index().children(path, visit);
+    }
+
+    /// Calls `visit` with the name of each of `ids` the store knows, in order (same rule).
+    pub fn visit_names(&self, ids: &[SeriesId], visit: &mut dyn FnMut(SeriesId, &str)) {
+        let index = self.index();
+        for &id in ids {
+            if let Some(name) = index.name(id) {
+                visit(id, name);
+            }
+        }
+    }
+
+    /// Every series name, in id order.
+    pub fn series_names(&self) -> Vec<String> {
+        let index = self.index();
+        (0..index.next_id())
+            .filter_map(|id| index.name(id).map(|n| n.to_string()))
+            .collect()
+    }
+
+    /// Every tag key, sorted.
+    pub fn tag_keys(&self) -> Vec<Arc<str>> {
+        self.index().tag_keys()
+    }
+
+    /// A tag's values, sorted, with how many series carry each.
+    pub fn tag_values(&self, key: &str) -> Vec<(Arc<str>, usize)> {
+        self.index().tag_values(key)
+    }
+
+    /// The series tagged `key=value`, in id order.
+    pub fn tagged(&self, key: &str, value: &str) -> Vec<SeriesId> {
+        self.index().with_tag(key, value).to_vec()
+    }
+
+    /// The series whose value of tag `key` passes `keep`, unsorted (same rule for `keep`).
+    pub fn tagged_where(&self, key: &str, keep: &mut dyn FnMut(&str) -> bool) -> Vec<SeriesId> {
+        let index = self.index();
+        index
+            .tag_entries(key)
+            .filter(|(value, _)| keep(value))
+            .flat_map(|(_, ids)| ids.iter().copied())
+            .collect()
     }
 
     /// Stops the threads without committing or flushing: what a crash leaves behind, for

@@ -12,23 +12,21 @@ use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
-use crate::glob::{PathPattern, Segment};
 use crate::schema::{Aggregation, Schema};
 
 pub type SeriesId = u32;
 
 /// What the index knows of one series.
 #[derive(Debug, Clone)]
-pub struct SeriesMeta {
-    pub name: Arc<str>,
+pub(crate) struct SeriesMeta {
+    pub(crate) name: Arc<str>,
     schema: u16,
     aggregation: u16,
 }
 
-/// One node a find returns: a branch, a leaf, or (rarely) both.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FindNode {
-    pub path: String,
+/// A node of the path tree: a branch, a leaf, or (rarely) both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PathEntry {
     pub leaf: Option<SeriesId>,
     pub has_children: bool,
 }
@@ -42,7 +40,7 @@ struct PathNode {
 type TagValues = FxHashMap<Arc<str>, Vec<SeriesId>>;
 
 #[derive(Debug, Default)]
-pub struct SeriesIndex {
+pub(crate) struct SeriesIndex {
     by_name: FxHashMap<Arc<str>, SeriesId>,
     series: Vec<SeriesMeta>,
     schemas: Vec<Schema>,
@@ -52,43 +50,39 @@ pub struct SeriesIndex {
 }
 
 impl SeriesIndex {
-    pub fn get(&self, name: &str) -> Option<SeriesId> {
+    pub(crate) fn get(&self, name: &str) -> Option<SeriesId> {
         self.by_name.get(name).copied()
     }
 
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.series.len()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.series.is_empty()
-    }
-
     /// The id the next new series gets.
-    pub fn next_id(&self) -> SeriesId {
+    pub(crate) fn next_id(&self) -> SeriesId {
         self.series.len() as SeriesId
     }
 
-    pub fn meta(&self, id: SeriesId) -> Option<&SeriesMeta> {
+    pub(crate) fn meta(&self, id: SeriesId) -> Option<&SeriesMeta> {
         self.series.get(id as usize)
     }
 
-    pub fn name(&self, id: SeriesId) -> Option<&Arc<str>> {
+    pub(crate) fn name(&self, id: SeriesId) -> Option<&Arc<str>> {
         self.meta(id).map(|m| &m.name)
     }
 
-    pub fn schema(&self, id: SeriesId) -> Option<&Schema> {
+    pub(crate) fn schema(&self, id: SeriesId) -> Option<&Schema> {
         self.meta(id).map(|m| &self.schemas[usize::from(m.schema)])
     }
 
-    pub fn aggregation(&self, id: SeriesId) -> Option<Aggregation> {
+    pub(crate) fn aggregation(&self, id: SeriesId) -> Option<Aggregation> {
         self.meta(id)
             .map(|m| self.aggregations[usize::from(m.aggregation)])
     }
 
     /// Adds a series under the next id. Ids must arrive in order; a replayed series whose id
     /// is not the next one is refused (the caller logs it).
-    pub fn insert(
+    pub(crate) fn insert(
         &mut self,
         id: SeriesId,
         name: &str,
@@ -132,34 +126,37 @@ impl SeriesIndex {
         }
     }
 
-    /// The nodes matching `pattern` at its depth, sorted by path.
-    pub fn find(&self, pattern: &PathPattern) -> Vec<FindNode> {
-        let mut out = Vec::new();
-        for segments in &pattern.branches {
-            walk(&self.tree, segments, &mut String::new(), &mut out);
-        }
-        out.sort_by(|a, b| a.path.cmp(&b.path));
-        out.dedup_by(|a, b| a.path == b.path);
-        out
+    /// The node at a dotted path (`""` is the root).
+    pub(crate) fn node(&self, path: &str) -> Option<PathEntry> {
+        self.tree_node(path).map(PathNode::entry)
     }
 
-    /// Every series whose name matches `pattern` exactly (leaves only).
-    pub fn matching(&self, pattern: &PathPattern) -> Vec<(SeriesId, Arc<str>)> {
-        let leaves = self.find(pattern).into_iter().filter_map(|n| n.leaf);
-        leaves
-            .filter_map(|id| Some((id, Arc::clone(self.name(id)?))))
-            .collect()
+    /// Calls `visit` with each child of the branch at `path`, in name order.
+    pub(crate) fn children(&self, path: &str, visit: &mut dyn FnMut(&str, PathEntry)) {
+        if let Some(node) = self.tree_node(path) {
+            for (name, child) in &node.children {
+                visit(name, child.entry());
+            }
+        }
+    }
+
+    fn tree_node(&self, path: &str) -> Option<&PathNode> {
+        if path.is_empty() {
+            return Some(&self.tree);
+        }
+        path.split('.')
+            .try_fold(&self.tree, |node, part| node.children.get(part))
     }
 
     /// Tag keys, sorted.
-    pub fn tag_keys(&self) -> Vec<Arc<str>> {
+    pub(crate) fn tag_keys(&self) -> Vec<Arc<str>> {
         let mut keys: Vec<_> = self.tags.keys().cloned().collect();
         keys.sort();
         keys
     }
 
     /// The values of one tag, sorted, with how many series carry each.
-    pub fn tag_values(&self, key: &str) -> Vec<(Arc<str>, usize)> {
+    pub(crate) fn tag_values(&self, key: &str) -> Vec<(Arc<str>, usize)> {
         let Some(values) = self.tags.get(key) else {
             return Vec::new();
         };
@@ -172,7 +169,7 @@ impl SeriesIndex {
     }
 
     /// The series tagged `key=value`, in id order.
-    pub fn with_tag(&self, key: &str, value: &str) -> &[SeriesId] {
+    pub(crate) fn with_tag(&self, key: &str, value: &str) -> &[SeriesId] {
         self.tags
             .get(key)
             .and_then(|v| v.get(value))
@@ -180,7 +177,7 @@ impl SeriesIndex {
     }
 
     /// Every (value, series) of one tag, for regex and inequality matching.
-    pub fn tag_entries(&self, key: &str) -> impl Iterator<Item = (&str, &[SeriesId])> {
+    pub(crate) fn tag_entries(&self, key: &str) -> impl Iterator<Item = (&str, &[SeriesId])> {
         self.tags
             .get(key)
             .into_iter()
@@ -188,7 +185,7 @@ impl SeriesIndex {
     }
 
     /// Approximate heap bytes, for the memory figures.
-    pub fn heap_size(&self) -> usize {
+    pub(crate) fn heap_size(&self) -> usize {
         let names: usize = self.series.iter().map(|m| m.name.len() + 16).sum();
         names
             + self.series.capacity() * std::mem::size_of::<SeriesMeta>()
@@ -200,39 +197,11 @@ fn wire_is_tagged(name: &str) -> bool {
     name.contains(';')
 }
 
-fn walk(node: &PathNode, segments: &[Segment], prefix: &mut String, out: &mut Vec<FindNode>) {
-    let Some((segment, rest)) = segments.split_first() else {
-        return;
-    };
-    let mut visit = |key: &str, child: &PathNode, out: &mut Vec<FindNode>| {
-        let len = prefix.len();
-        if !prefix.is_empty() {
-            prefix.push('.');
-        }
-        prefix.push_str(key);
-        if rest.is_empty() {
-            out.push(FindNode {
-                path: prefix.clone(),
-                leaf: child.leaf,
-                has_children: !child.children.is_empty(),
-            });
-        } else {
-            walk(child, rest, prefix, out);
-        }
-        prefix.truncate(len);
-    };
-    match segment {
-        Segment::Literal(literal) => {
-            if let Some(child) = node.children.get(literal.as_str()) {
-                visit(literal, child, out);
-            }
-        }
-        Segment::Pattern(_) => {
-            for (key, child) in &node.children {
-                if segment.matches(key) {
-                    visit(key, child, out);
-                }
-            }
+impl PathNode {
+    fn entry(&self) -> PathEntry {
+        PathEntry {
+            leaf: self.leaf,
+            has_children: !self.children.is_empty(),
         }
     }
 }
@@ -267,17 +236,16 @@ mod tests {
         index
     }
 
-    fn find(index: &SeriesIndex, pattern: &str) -> Vec<(String, bool, bool)> {
-        let p = PathPattern::parse(pattern).unwrap();
-        index
-            .find(&p)
-            .into_iter()
-            .map(|n| (n.path, n.leaf.is_some(), n.has_children))
-            .collect()
+    fn children(index: &SeriesIndex, path: &str) -> Vec<(String, bool, bool)> {
+        let mut out = Vec::new();
+        index.children(path, &mut |name, e| {
+            out.push((name.to_owned(), e.leaf.is_some(), e.has_children));
+        });
+        out
     }
 
     #[test]
-    fn finds_branches_and_leaves_in_order() {
+    fn the_path_tree_walks_in_name_order() {
         let idx = index(&[
             "servers.web2.cpu",
             "servers.web1.cpu",
@@ -286,22 +254,23 @@ mod tests {
             "servers",
         ]);
         assert_eq!(
-            find(&idx, "servers.*"),
+            children(&idx, "servers"),
             vec![
-                ("servers.db".into(), false, true),
-                ("servers.web1".into(), false, true),
-                ("servers.web2".into(), false, true)
+                ("db".into(), false, true),
+                ("web1".into(), false, true),
+                ("web2".into(), false, true)
             ]
         );
-        assert_eq!(find(&idx, "servers"), vec![("servers".into(), true, true)]);
-        assert_eq!(find(&idx, "servers.web*.cpu").len(), 2);
-        assert_eq!(find(&idx, "servers.{db,web1}.{cpu,mem}").len(), 3);
-        assert!(find(&idx, "nothing.*").is_empty());
-        let all = idx.matching(&PathPattern::parse("servers.*.cpu").unwrap());
+        assert_eq!(children(&idx, ""), vec![("servers".into(), true, true)]);
         assert_eq!(
-            all.iter().map(|(_, n)| n.as_ref()).collect::<Vec<_>>(),
-            ["servers.db.cpu", "servers.web1.cpu", "servers.web2.cpu"]
+            idx.node("servers.web1.mem"),
+            Some(PathEntry {
+                leaf: Some(2),
+                has_children: false
+            })
         );
+        assert_eq!(idx.node("servers.web3"), None);
+        assert!(children(&idx, "nothing").is_empty());
     }
 
     #[test]
@@ -325,8 +294,9 @@ mod tests {
             idx.tag_values("host"),
             vec![(Arc::from("a"), 2), (Arc::from("b"), 1)]
         );
-        assert!(
-            find(&idx, "cpu*").is_empty(),
+        assert_eq!(
+            children(&idx, ""),
+            vec![("plain".into(), false, true)],
             "tagged series are not in the path tree"
         );
     }

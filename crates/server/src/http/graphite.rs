@@ -28,11 +28,11 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use graphite::eval::{self, Request as EvalRequest};
+use graphite::glob::PathPattern;
 use graphite::render;
 use graphite::tagexpr;
 use jiff::tz::TimeZone;
 use serde_json::{Value, json};
-use tsdb::glob::PathPattern;
 
 use super::AppState;
 use crate::auth::Principal;
@@ -342,12 +342,27 @@ fn render_error(e: &eval::Error, targets: &[String]) -> (StatusCode, String) {
     }
 }
 
+/// Answers an index query on the blocking pool: a find or tag query over a large index is CPU
+/// work that must not stall the async workers.
+async fn blocking<R: IntoResponse + Send + 'static>(
+    answer: impl FnOnce() -> R + Send + 'static,
+) -> Response {
+    match tokio::task::spawn_blocking(answer).await {
+        Ok(r) => r.into_response(),
+        Err(e) => super::error::ApiError::internal(&e).into_response(),
+    }
+}
+
 /// The last dotted segment of a path.
 fn node_name(path: &str) -> &str {
     path.rsplit('.').next().unwrap_or(path)
 }
 
 async fn find_view(State(state): State<AppState>, _: Principal, params: Params) -> Response {
+    blocking(move || find_view_now(&state, &params)).await
+}
+
+fn find_view_now(state: &AppState, params: &Params) -> Response {
     let Some(query) = params.get("query") else {
         return bad("Missing required parameter 'query'");
     };
@@ -455,10 +470,14 @@ async fn find_view(State(state): State<AppState>, _: Principal, params: Params) 
         }
         _ => return bad("Invalid value for 'format' parameter"),
     };
-    no_cache(json_response(&body, &params))
+    no_cache(json_response(&body, params))
 }
 
 async fn expand_view(State(state): State<AppState>, _: Principal, params: Params) -> Response {
+    blocking(move || expand_view_now(&state, &params)).await
+}
+
+fn expand_view_now(state: &AppState, params: &Params) -> Response {
     let leaves_only = params.flag("leavesOnly");
     let group = params.flag("groupByExpr");
     let mut grouped = serde_json::Map::new();
@@ -485,13 +504,17 @@ async fn expand_view(State(state): State<AppState>, _: Principal, params: Params
     } else {
         json!(union.into_iter().collect::<Vec<_>>())
     };
-    no_cache(json_response(&json!({"results": results}), &params))
+    no_cache(json_response(&json!({"results": results}), params))
 }
 
 async fn index_view(State(state): State<AppState>, _: Principal, params: Params) -> Response {
+    blocking(move || index_view_now(&state, &params)).await
+}
+
+fn index_view_now(state: &AppState, params: &Params) -> Response {
     let mut names = state.metrics.names();
     names.sort();
-    json_response(&json!(names), &params)
+    json_response(&json!(names), params)
 }
 
 fn limit_of(params: &Params, default: usize) -> Result<usize, Bad> {
@@ -509,20 +532,20 @@ fn filter_regex(params: &Params) -> Result<Option<regex::Regex>, Bad> {
         .transpose()
 }
 
-async fn tag_list(
-    State(state): State<AppState>,
-    _: Principal,
-    params: Params,
-) -> Result<Response, Bad> {
-    let (filter, limit) = (filter_regex(&params)?, limit_of(&params, usize::MAX)?);
+async fn tag_list(State(state): State<AppState>, _: Principal, params: Params) -> Response {
+    blocking(move || tag_list_now(&state, &params)).await
+}
+
+fn tag_list_now(state: &AppState, params: &Params) -> Result<Response, Bad> {
+    let (filter, limit) = (filter_regex(params)?, limit_of(params, usize::MAX)?);
     let keys = state.metrics.tag_keys();
     let tags: Vec<Value> = keys
         .iter()
         .filter(|k| filter.as_ref().is_none_or(|f| f.is_match(k)))
         .take(limit)
-        .map(|k| json!({"tag": k.as_ref()}))
+        .map(|k| json!({"tag": k}))
         .collect();
-    Ok(json_response(&Value::Array(tags), &params))
+    Ok(json_response(&Value::Array(tags), params))
 }
 
 async fn tag_details(
@@ -530,19 +553,23 @@ async fn tag_details(
     _: Principal,
     Path(tag): Path<String>,
     params: Params,
-) -> Result<Response, Bad> {
-    let (filter, limit) = (filter_regex(&params)?, limit_of(&params, usize::MAX)?);
+) -> Response {
+    blocking(move || tag_details_now(&state, &tag, &params)).await
+}
+
+fn tag_details_now(state: &AppState, tag: &str, params: &Params) -> Result<Response, Bad> {
+    let (filter, limit) = (filter_regex(params)?, limit_of(params, usize::MAX)?);
     let values: Vec<Value> = state
         .metrics
-        .tag_values(&tag)
+        .tag_values(tag)
         .into_iter()
         .filter(|(v, _)| filter.as_ref().is_none_or(|f| f.is_match(v)))
         .take(limit)
-        .map(|(v, count)| json!({"value": v.as_ref(), "count": count}))
+        .map(|(v, count)| json!({"value": v, "count": count}))
         .collect();
     Ok(json_response(
         &json!({"tag": tag, "values": values}),
-        &params,
+        params,
     ))
 }
 
@@ -552,43 +579,39 @@ fn tagged_names(state: &AppState, exprs: &[&str]) -> Result<Vec<String>, Bad> {
     Ok(state.metrics.tagged_names(&parsed))
 }
 
-async fn find_series(
-    State(state): State<AppState>,
-    _: Principal,
-    params: Params,
-) -> Result<Response, Bad> {
+async fn find_series(State(state): State<AppState>, _: Principal, params: Params) -> Response {
+    blocking(move || find_series_now(&state, &params)).await
+}
+
+fn find_series_now(state: &AppState, params: &Params) -> Result<Response, Bad> {
     let exprs = params.list("expr");
     if exprs.is_empty() {
         return Err(Bad("no tag expressions specified".into()));
     }
-    Ok(json_response(
-        &json!(tagged_names(&state, &exprs)?),
-        &params,
-    ))
+    Ok(json_response(&json!(tagged_names(state, &exprs)?), params))
 }
 
 async fn auto_complete_tags(
     State(state): State<AppState>,
     _: Principal,
     params: Params,
-) -> Result<Response, Bad> {
-    let limit = limit_of(&params, 100)?;
+) -> Response {
+    blocking(move || auto_complete_tags_now(&state, &params)).await
+}
+
+fn auto_complete_tags_now(state: &AppState, params: &Params) -> Result<Response, Bad> {
+    let limit = limit_of(params, 100)?;
     let prefix = params.get("tagPrefix").unwrap_or("");
     let exprs = params.list("expr");
     let mut tags: Vec<String> = if exprs.is_empty() {
-        state
-            .metrics
-            .tag_keys()
-            .iter()
-            .map(|k| k.to_string())
-            .collect()
+        state.metrics.tag_keys().to_vec()
     } else {
         let searched: Vec<String> = exprs
             .iter()
             .filter_map(|e| tagexpr::TagExpr::parse(e).ok())
             .map(|e| e.tag)
             .collect();
-        let names = tagged_names(&state, &exprs)?;
+        let names = tagged_names(state, &exprs)?;
         let mut set = std::collections::BTreeSet::new();
         for name in names {
             for key in graphite::series::tags_of(&name).into_keys() {
@@ -602,18 +625,22 @@ async fn auto_complete_tags(
     tags.retain(|t| t.starts_with(prefix));
     tags.sort();
     tags.truncate(limit);
-    Ok(json_response(&json!(tags), &params))
+    Ok(json_response(&json!(tags), params))
 }
 
 async fn auto_complete_values(
     State(state): State<AppState>,
     _: Principal,
     params: Params,
-) -> Result<Response, Bad> {
+) -> Response {
+    blocking(move || auto_complete_values_now(&state, &params)).await
+}
+
+fn auto_complete_values_now(state: &AppState, params: &Params) -> Result<Response, Bad> {
     let Some(tag) = params.get("tag").filter(|t| !t.is_empty()) else {
         return Err(Bad("no tag specified".into()));
     };
-    let limit = limit_of(&params, 100)?;
+    let limit = limit_of(params, 100)?;
     let prefix = params.get("valuePrefix").unwrap_or("");
     let exprs = params.list("expr");
     let mut values: Vec<String> = if exprs.is_empty() {
@@ -621,10 +648,10 @@ async fn auto_complete_values(
             .metrics
             .tag_values(tag)
             .into_iter()
-            .map(|(v, _)| v.to_string())
+            .map(|(v, _)| v)
             .collect()
     } else {
-        let names = tagged_names(&state, &exprs)?;
+        let names = tagged_names(state, &exprs)?;
         let set: std::collections::BTreeSet<String> = names
             .iter()
             .filter_map(|n| graphite::series::tags_of(n).remove(tag))
@@ -634,7 +661,7 @@ async fn auto_complete_values(
     values.retain(|v| v.starts_with(prefix));
     values.sort();
     values.truncate(limit);
-    Ok(json_response(&json!(values), &params))
+    Ok(json_response(&json!(values), params))
 }
 
 /// A default as Python would print it in a signature.

@@ -44,7 +44,7 @@ async fn list(
         (None, pattern) => {
             let pattern = pattern.as_deref().unwrap_or("*");
             let compiled =
-                tsdb::glob::PathPattern::parse(pattern).map_err(ApiError::bad_request)?;
+                graphite::glob::PathPattern::parse(pattern).map_err(ApiError::bad_request)?;
             metrics.matching(&compiled)
         }
     };

@@ -123,7 +123,7 @@ async fn an_overlong_line_closes_the_connection_after_storing_what_came_before()
     server
         .wait_for_points("before.overlong", t - 60, t + 60, 1)
         .await;
-    assert!(server.tsdb().index().get("after.overlong").is_none());
+    assert!(server.tsdb().series_id("after.overlong").is_none());
     // The listener itself is fine.
     assert!(
         send_tcp(
@@ -223,7 +223,7 @@ async fn connections_from_outside_the_allow_list_are_refused() {
     )
     .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(server.tsdb().index().get("refused.metric").is_none());
+    assert!(server.tsdb().series_id("refused.metric").is_none());
     let metrics = server.metrics().await;
     assert_eq!(
         counter(&metrics, "sightline_listener_dropped_total", "carbon_tcp"),

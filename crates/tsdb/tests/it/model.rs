@@ -210,7 +210,7 @@ fn run(xff: f32, ops: Vec<Op>) {
             Op::Fetch(series, from, until) => {
                 let got = store.fetch(NAMES[series], now + from, now + until).unwrap();
                 let want = model.fetch(now, series, now + from, now + until);
-                let id = store.index().get(NAMES[series]);
+                let id = store.series_id(NAMES[series]);
                 let known = id.is_some();
                 // The render path's read (NaN for an empty slot) answers the same slots.
                 if let Some(id) = id {
