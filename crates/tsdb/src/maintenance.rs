@@ -239,7 +239,8 @@ impl Tsdb {
                 start - start.rem_euclid(step),
                 end + (step - end.rem_euclid(step)) % step,
             );
-            let fine = self.tier_values(id, &schema, aggregation, tier, from, to)?;
+            let fine: Vec<Option<f64>> =
+                self.tier_values(id, &schema, aggregation, tier, from, to)?;
             let ratio = (coarse.step / archives[tier].step) as usize;
             let points: Vec<(i64, f64)> = fine
                 .chunks(ratio)

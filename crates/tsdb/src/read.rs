@@ -18,7 +18,7 @@ use crate::catalog::Class;
 use crate::engine::{Tsdb, read};
 use crate::error::Result;
 use crate::index::SeriesId;
-use crate::schema::{Aggregation, Schema};
+use crate::schema::{Aggregation, Schema, Slot};
 
 /// A fetched range: `values[i]` is the slot at `start + i * step`; `end` is exclusive.
 #[derive(Debug, Clone, PartialEq)]
@@ -64,27 +64,6 @@ struct Window {
     step: i64,
 }
 
-/// Where [`Tsdb::stored`] writes slot values: an `Option` per slot, or `NaN` for none.
-trait Slots {
-    fn set(&mut self, index: usize, value: f64);
-}
-
-impl Slots for [Option<f64>] {
-    fn set(&mut self, index: usize, value: f64) {
-        if let Some(slot) = self.get_mut(index) {
-            *slot = Some(value);
-        }
-    }
-}
-
-impl Slots for [f64] {
-    fn set(&mut self, index: usize, value: f64) {
-        if let Some(slot) = self.get_mut(index) {
-            *slot = value;
-        }
-    }
-}
-
 /// What a series is: its name and the rules it was created with.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SeriesInfo {
@@ -118,8 +97,8 @@ impl Tsdb {
         }))
     }
 
-    /// [`Tsdb::fetch_id`] with `NaN` for an empty slot: half the memory, and for the finest
-    /// tier (what most queries read) no `Option` list built and converted.
+    /// [`Tsdb::fetch_id`] with `NaN` for an empty slot: half the memory, and no `Option` list
+    /// built and converted.
     pub fn fetch_id_nan(&self, id: SeriesId, from: i64, until: i64) -> Result<Option<FetchedNan>> {
         let Some(w) = self.window(id, from, until) else {
             return Ok(None);
@@ -177,24 +156,7 @@ impl Tsdb {
     }
 
     fn read_in(&self, id: SeriesId, w: &Window) -> Result<Vec<f64>> {
-        Ok(if w.tier == 0 {
-            let archive = w.schema.archives()[0];
-            let mut values = vec![f64::NAN; ((w.end - w.start) / w.step).max(0) as usize];
-            self.stored(
-                id,
-                0,
-                Class::of(archive),
-                w.start,
-                w.end,
-                values.as_mut_slice(),
-            )?;
-            values
-        } else {
-            self.tier_values(id, &w.schema, w.aggregation, w.tier, w.start, w.end)?
-                .into_iter()
-                .map(|v| v.unwrap_or(f64::NAN))
-                .collect()
-        })
+        self.tier_values(id, &w.schema, w.aggregation, w.tier, w.start, w.end)
     }
 
     /// Whisper's choice of tier and slots for a fetch; `None` when nothing can be returned.
@@ -236,7 +198,7 @@ impl Tsdb {
     }
 
     /// Slots `[start, end)` (aligned to the tier's step) of one tier.
-    pub(crate) fn tier_values(
+    pub(crate) fn tier_values<T: Slot>(
         &self,
         id: SeriesId,
         schema: &Schema,
@@ -244,10 +206,10 @@ impl Tsdb {
         tier: usize,
         start: i64,
         end: i64,
-    ) -> Result<Vec<Option<f64>>> {
+    ) -> Result<Vec<T>> {
         let archive = schema.archives()[tier];
         let step = i64::from(archive.step);
-        let mut values = vec![None; ((end - start) / step).max(0) as usize];
+        let mut values = vec![T::EMPTY; ((end - start) / step).max(0) as usize];
         self.stored(
             id,
             tier as u8,
@@ -267,13 +229,15 @@ impl Tsdb {
         if from >= end {
             return Ok(values);
         }
-        let fine = self.tier_values(id, schema, aggregation, tier - 1, from, end)?;
+        let fine: Vec<T> = self.tier_values(id, schema, aggregation, tier - 1, from, end)?;
         let ratio = (step / i64::from(finer.step)) as usize;
         let offset = ((from - start) / step) as usize;
         for (i, slots) in fine.chunks(ratio).enumerate() {
             let slot = &mut values[offset + i];
-            if slot.is_none() {
-                *slot = aggregation.roll(slots);
+            if slot.value().is_none()
+                && let Some(rolled) = aggregation.roll(slots)
+            {
+                *slot = T::of(rolled);
             }
         }
         Ok(values)
@@ -310,28 +274,16 @@ impl Tsdb {
 
     /// Stored points of one tier in `[start, end)`: segments, then frozen heads, then the live
     /// head, later ones overwriting earlier ones.
-    fn stored<S: Slots + ?Sized>(
+    fn stored<T: Slot>(
         &self,
         id: SeriesId,
         tier: u8,
         class: Class,
         start: i64,
         end: i64,
-        values: &mut S,
+        values: &mut [T],
     ) -> Result<()> {
         let step = i64::from(class.step);
-        let mut put = |points: &[(i64, f64)]| {
-            let from = points.partition_point(|p| p.0 < start);
-            for &(ts, value) in points[from..].iter().take_while(|p| p.0 < end) {
-                values.set(((ts - start) / step) as usize, value);
-            }
-        };
-        let segments = read(&self.inner.catalog).segments(class, start, end);
-        for segment in segments {
-            if let Some(points) = segment.read(id)? {
-                put(&points);
-            }
-        }
         // Points come in slot order, so the next slot's index is usually the last one's plus
         // one; a division only when a gap breaks the run.
         let (mut last_ts, mut last_idx) = (i64::MIN, 0usize);
@@ -345,8 +297,14 @@ impl Tsdb {
                 ((ts - start) / step) as usize
             };
             (last_ts, last_idx) = (ts, idx);
-            values.set(idx, value);
+            if let Some(slot) = values.get_mut(idx) {
+                *slot = T::of(value);
+            }
         };
+        let segments = read(&self.inner.catalog).segments(class, start, end);
+        for segment in segments {
+            segment.read_with(id, &mut put_one)?;
+        }
         let frozen: Vec<_> = read(&self.inner.frozen).clone();
         for f in frozen {
             if let Some(chunk) = f.head.chunk(id, tier) {

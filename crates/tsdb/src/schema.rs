@@ -206,8 +206,8 @@ impl Method {
 
     /// Whisper's `aggregate`: `slots` are the finer tier's values in one coarser interval, in
     /// time order. `None` when no slot is known.
-    pub fn aggregate(self, slots: &[Option<f64>]) -> Option<f64> {
-        let mut known = slots.iter().flatten().copied();
+    pub fn aggregate<T: Slot>(self, slots: &[T]) -> Option<f64> {
+        let mut known = slots.iter().filter_map(|v| v.value());
         let first = known.next()?;
         let known = std::iter::once(first).chain(known);
         Some(match self {
@@ -220,7 +220,7 @@ impl Method {
             Method::Max => known.fold(f64::NEG_INFINITY, f64::max),
             Method::Min => known.fold(f64::INFINITY, f64::min),
             Method::AvgZero => {
-                slots.iter().map(|v| v.unwrap_or(0.0)).sum::<f64>() / slots.len() as f64
+                slots.iter().map(|v| v.value().unwrap_or(0.0)).sum::<f64>() / slots.len() as f64
             }
             // Python's max(key=abs) keeps the first of equal magnitudes.
             Method::Absmax => {
@@ -233,6 +233,34 @@ impl Method {
     }
 }
 
+/// One slot of a read: `Option<f64>` (whisper's `None`), or `f64` with `NaN` for none (the
+/// render path's form, half the size).
+pub trait Slot: Copy {
+    const EMPTY: Self;
+    fn value(self) -> Option<f64>;
+    fn of(value: f64) -> Self;
+}
+
+impl Slot for Option<f64> {
+    const EMPTY: Self = None;
+    fn value(self) -> Option<f64> {
+        self
+    }
+    fn of(value: f64) -> Self {
+        Some(value)
+    }
+}
+
+impl Slot for f64 {
+    const EMPTY: Self = f64::NAN;
+    fn value(self) -> Option<f64> {
+        (!self.is_nan()).then_some(self)
+    }
+    fn of(value: f64) -> Self {
+        value
+    }
+}
+
 /// xFilesFactor and method: when and how a coarser slot is computed.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Aggregation {
@@ -242,8 +270,8 @@ pub struct Aggregation {
 
 impl Aggregation {
     /// The coarser value for one interval, if enough of its finer slots are known.
-    pub fn roll(self, slots: &[Option<f64>]) -> Option<f64> {
-        let known = slots.iter().filter(|v| v.is_some()).count();
+    pub fn roll<T: Slot>(self, slots: &[T]) -> Option<f64> {
+        let known = slots.iter().filter(|v| v.value().is_some()).count();
         if known == 0 || (known as f64 / slots.len() as f64) < f64::from(self.x_files_factor) {
             return None;
         }

@@ -21,7 +21,7 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, IoContext, Result};
-use crate::gorilla::{decode_block, encode_block};
+use crate::gorilla::{decode_block_with, encode_block};
 use crate::index::SeriesId;
 use crate::wal::sync_dir;
 
@@ -259,6 +259,8 @@ impl Segment {
         Ok(buf.chunks_exact(ENTRY_SIZE).map(Entry::decode).collect())
     }
 
+    /// The index entry of one series: the sparse index names its group of entries, one read
+    /// brings the group, and only the entry found is decoded.
     fn find(&self, id: SeriesId) -> Result<Option<Entry>> {
         let group = match self.sparse.binary_search(&id) {
             Ok(i) => i,
@@ -266,36 +268,51 @@ impl Segment {
             Err(i) => i - 1,
         };
         let from = group * SPARSE_EVERY;
-        let entries = self.entries(from, (from + SPARSE_EVERY).min(self.entry_count))?;
-        Ok(entries
-            .binary_search_by_key(&id, |e| e.id)
-            .ok()
-            .map(|i| entries[i]))
+        let to = (from + SPARSE_EVERY).min(self.entry_count);
+        let mut buf = [0u8; SPARSE_EVERY * ENTRY_SIZE];
+        let buf = &mut buf[..(to - from) * ENTRY_SIZE];
+        self.file
+            .read_exact_at(buf, self.index_offset + (from * ENTRY_SIZE) as u64)
+            .at(&self.path)?;
+        let entry = |i: usize| &buf[i * ENTRY_SIZE..(i + 1) * ENTRY_SIZE];
+        let (mut lo, mut hi) = (0, to - from);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let e = entry(mid);
+            match u32::from_le_bytes([e[0], e[1], e[2], e[3]]).cmp(&id) {
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+                std::cmp::Ordering::Equal => return Ok(Some(Entry::decode(e))),
+            }
+        }
+        Ok(None)
     }
 
-    fn decode(&self, entry: &Entry) -> Result<Vec<(i64, f64)>> {
+    /// One series' points, if this segment has any, handed to `visit` in slot order as they
+    /// are decoded. A block that does not decode whole is an error (after `visit` has seen
+    /// what did).
+    pub(crate) fn read_with(&self, id: SeriesId, visit: &mut impl FnMut(i64, f64)) -> Result<bool> {
+        let Some(entry) = self.find(id)? else {
+            return Ok(false);
+        };
         let mut block = vec![0u8; entry.len as usize];
         self.file
             .read_exact_at(&mut block, entry.offset)
             .at(&self.path)?;
-        let points = decode_block(&block, entry.count, entry.first_slot).unwrap_or_default();
-        if points.len() != entry.count as usize
-            || points.last().map(|p| p.0) != Some(entry.last_slot)
-        {
-            return Err(Error::Corrupt {
+        match decode_block_with(&block, entry.count, entry.first_slot, visit) {
+            Some((n, last)) if n == entry.count && last == Some(entry.last_slot) => Ok(true),
+            _ => Err(Error::Corrupt {
                 path: self.path.clone(),
                 reason: format!("block of series {} does not decode", entry.id),
-            });
+            }),
         }
-        Ok(points)
     }
 
     /// One series' points, if this segment has any.
     pub(crate) fn read(&self, id: SeriesId) -> Result<Option<Vec<(i64, f64)>>> {
-        match self.find(id)? {
-            Some(entry) => self.decode(&entry).map(Some),
-            None => Ok(None),
-        }
+        let mut points = Vec::new();
+        let found = self.read_with(id, &mut |slot, value| points.push((slot, value)))?;
+        Ok(found.then_some(points))
     }
 
     /// The ids of every series in this segment, ascending.
